@@ -1,0 +1,183 @@
+//! The campaign landing page `/c/{slug}`: campaign text and the sign-up form, which
+//! posts back to the same address.
+
+use axum::{
+    extract::{Path, Query, Request, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_csrf::CsrfToken;
+use chrono::Utc;
+use minijinja::context;
+use serde_json::{Map, Value as Json, json};
+use talentpool_core::{
+    campaigns::{self, Availability, Campaign},
+    candidates::SignupSource,
+    consents,
+    domain::{Country, EducationLevel, LanguageLevel, signup::FieldErrors},
+    markdown,
+};
+
+use super::{error::Error, form::FormData};
+use crate::{
+    signups::{self, Submission},
+    state::AppState,
+};
+
+/// The open campaign behind `slug`: 404 when unknown or not yet open, 410 when closed.
+pub async fn open_campaign(state: &AppState, slug: &str) -> Result<Campaign, Error> {
+    let campaign = campaigns::find_by_slug(&state.db, slug)
+        .await?
+        .ok_or(Error::NotFound)?;
+    match campaigns::availability(&campaign, Utc::now()) {
+        Availability::Open => Ok(campaign),
+        Availability::NotYetOpen => Err(Error::NotFound),
+        Availability::Closed => Err(Error::Gone),
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(source): Query<SignupSource>,
+    csrf: CsrfToken,
+) -> Result<Response, Error> {
+    let campaign = open_campaign(&state, &slug).await?;
+    let page = render(&state, &campaign, &csrf, &Map::new(), &FieldErrors::default(), &source.normalised()).await?;
+    Ok((csrf, page).into_response())
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    csrf: CsrfToken,
+    request: Request,
+) -> Result<Response, Error> {
+    let campaign = open_campaign(&state, &slug).await?;
+    let form = FormData::read(request).await?;
+    let token = form.get("authenticity_token").unwrap_or_default();
+    if token.is_empty() || csrf.verify(token).is_err() {
+        return Err(Error::Csrf);
+    }
+    let thanks = Redirect::to(&format!("/c/{}/thanks", campaign.slug)).into_response();
+    if form.get("website").is_some_and(|v| !v.is_empty()) {
+        // The honeypot: people never see this field, bots fill it in. Look the same.
+        tracing::info!(campaign = %campaign.slug, "honeypot filled: sign-up ignored");
+        return Ok(thanks);
+    }
+    let (input, read_errors) = form.signup_input();
+    let source = form.source();
+    let submission = Submission {
+        input,
+        cv: form.cv.clone(),
+        read_errors,
+        source: source.clone(),
+        channel: "form",
+    };
+    match signups::submit(&state, &campaign, submission).await {
+        Ok(_) => Ok(thanks),
+        Err(Error::Validation(errors)) => {
+            let page = render(&state, &campaign, &csrf, &entered_values(&form), &errors, &source).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, csrf, page).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn thanks(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Response, Error> {
+    let campaign = campaigns::find_by_slug(&state.db, &slug).await?.ok_or(Error::NotFound)?;
+    Ok(state
+        .views
+        .render("thanks.html", context! { campaign => context! { title => campaign.title } })?
+        .into_response())
+}
+
+/// What the person typed, to put back into the re-rendered form (never the CV).
+fn entered_values(form: &FormData) -> Map<String, Json> {
+    let mut values = Map::new();
+    for name in [
+        "full_name",
+        "email",
+        "residence_country",
+        "profession",
+        "years_experience",
+        "english_level",
+        "norwegian_level",
+        "education_level",
+        "linkedin_url",
+        "phone",
+        "partner_profession",
+    ] {
+        values.insert(name.into(), json!(form.text(name)));
+    }
+    values.insert("citizenship".into(), json!(form.all("citizenship")));
+    for name in ["work_permit_norway", "has_partner", "consent_pool", "consent_share", "consent_newsletter"] {
+        values.insert(name.into(), json!(form.checked(name)));
+    }
+    values
+}
+
+async fn render(
+    state: &AppState,
+    campaign: &Campaign,
+    csrf: &CsrfToken,
+    values: &Map<String, Json>,
+    errors: &FieldErrors,
+    source: &SignupSource,
+) -> Result<axum::response::Html<String>, Error> {
+    let csrf_token = csrf
+        .authenticity_token()
+        .map_err(|e| anyhow::anyhow!("CSRF token: {e:?}"))?;
+    let texts = consents::current_texts(&state.db, "en").await?;
+    let countries: Vec<Json> = Country::all()
+        .into_iter()
+        .map(|c| json!({ "code": c.code(), "name": c.name() }))
+        .collect();
+    let language_levels: Vec<Json> = LanguageLevel::ALL
+        .iter()
+        .map(|l| json!({ "code": l.code(), "label": l.label() }))
+        .collect();
+    let education_levels: Vec<Json> = EducationLevel::ALL
+        .iter()
+        .map(|l| json!({ "code": l.code(), "label": l.label() }))
+        .collect();
+    let error_map: Map<String, Json> = errors
+        .iter()
+        .map(|(field, message)| (field.to_owned(), json!(message)))
+        .collect();
+    let error_list: Vec<Json> = errors
+        .iter()
+        .map(|(field, message)| json!({ "field": field, "message": message }))
+        .collect();
+    let utm: Map<String, Json> = [
+        ("utm_source", &source.utm_source),
+        ("utm_medium", &source.utm_medium),
+        ("utm_campaign", &source.utm_campaign),
+        ("utm_term", &source.utm_term),
+        ("utm_content", &source.utm_content),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_owned(), json!(v))))
+    .collect();
+    Ok(state.views.render(
+        "landing.html",
+        context! {
+            campaign => context! { slug => &campaign.slug, title => &campaign.title, summary => &campaign.summary },
+            campaign_html => markdown::to_html(&campaign.body_markdown),
+            countries => serde_value(&countries),
+            profession_groups => serde_value(state.catalog.groups()),
+            language_levels => serde_value(&language_levels),
+            education_levels => serde_value(&education_levels),
+            consents => serde_value(&texts),
+            values => serde_value(values),
+            errors => serde_value(&error_map),
+            error_list => serde_value(&error_list),
+            utm => serde_value(&utm),
+            csrf_token,
+        },
+    )?)
+}
+
+fn serde_value<T: serde::Serialize + ?Sized>(value: &T) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(value))
+}

@@ -1,0 +1,117 @@
+//! HTTP: the one place where routes are merged and middleware applied.
+
+pub mod api;
+pub mod confirm;
+pub mod dev;
+pub mod error;
+pub mod form;
+pub mod landing;
+pub mod pages;
+pub mod problem;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, header},
+    routing::{get, post},
+};
+use tower_governor::{
+    GovernorLayer, governor::GovernorConfigBuilder, key_extractor::SmartIpKeyExtractor,
+};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::state::AppState;
+
+/// Largest sign-up form post: a 5 MB CV plus the fields, with room for encoding.
+const MAX_FORM_BYTES: usize = 6 * 1024 * 1024;
+/// Largest request anywhere else.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    // Public writes are limited per client IP (behind Fly's proxy: X-Forwarded-For).
+    let limited = Router::new()
+        .route("/c/{slug}", post(landing::submit).layer(DefaultBodyLimit::max(MAX_FORM_BYTES)))
+        .route("/confirm/resend", post(confirm::resend))
+        .route("/api/v1/signups", post(api::signups::create));
+    let limited = rate_limited(limited, state.settings.signup_rate_per_minute);
+
+    let mut router = Router::new()
+        .route("/", get(pages::home))
+        .route("/c/{slug}", get(landing::show))
+        .route("/c/{slug}/thanks", get(landing::thanks))
+        .route("/confirm/resend", get(confirm::resend_form))
+        .route("/confirm/{token}", get(confirm::confirm))
+        .route("/privacy", get(pages::privacy))
+        .route("/assets/app.css", get(pages::stylesheet))
+        .route("/healthz", get(pages::healthz))
+        .route("/readyz", get(pages::readyz))
+        .route("/api/openapi.json", get(api::openapi))
+        .merge(limited);
+    if state.settings.is_development() {
+        router = router
+            .route("/dev/outbox", get(dev::outbox))
+            .route("/dev/outbox/{id}", get(dev::message));
+    }
+    let x_request_id = HeaderName::from_static("x-request-id");
+    router
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+fn rate_limited(router: Router<AppState>, per_minute: u32) -> Router<AppState> {
+    if per_minute == 0 {
+        return router;
+    }
+    let period_ms = (60_000 / u64::from(per_minute)).max(1);
+    let Some(config) = GovernorConfigBuilder::default()
+        .per_millisecond(period_ms)
+        .burst_size(per_minute.clamp(1, 10))
+        .key_extractor(SmartIpKeyExtractor)
+        .finish()
+    else {
+        return router;
+    };
+    let config = Arc::new(config);
+    let limiter = config.limiter().clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.retain_recent();
+        }
+    });
+    router.layer(GovernorLayer::new(config))
+}

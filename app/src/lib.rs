@@ -1,0 +1,8 @@
+//! The Talent Pool web application: HTTP routes, pages and startup.
+
+pub mod http;
+pub mod signups;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod views;

@@ -1,0 +1,26 @@
+//! The state every handler can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use axum_csrf::CsrfConfig;
+use sea_orm::DatabaseConnection;
+use talentpool_core::{config::Settings, professions::Catalog, storage::FileStore};
+
+use crate::views::Views;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub catalog: Arc<Catalog>,
+    pub files: Arc<dyn FileStore>,
+    pub views: Views,
+    pub csrf: CsrfConfig,
+}
+
+impl FromRef<AppState> for CsrfConfig {
+    fn from_ref(state: &AppState) -> Self {
+        state.csrf.clone()
+    }
+}

@@ -1,0 +1,58 @@
+//! Server-rendered pages: minijinja templates from `app/templates/`, embedded in the
+//! binary, HTML auto-escaped, undefined variables are errors.
+
+use std::sync::Arc;
+
+use axum::response::Html;
+use minijinja::{Environment, UndefinedBehavior, value::Value};
+
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = templates![
+    "base.html",
+    "home.html",
+    "landing.html",
+    "thanks.html",
+    "confirm.html",
+    "error.html",
+    "privacy.html",
+    "outbox.html",
+    "outbox_message.html",
+];
+
+pub const STYLESHEET: &str = include_str!("../templates/app.css");
+
+#[derive(Clone)]
+pub struct Views {
+    env: Arc<Environment<'static>>,
+}
+
+impl Views {
+    pub fn new() -> Result<Self, minijinja::Error> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        Ok(Self { env: Arc::new(env) })
+    }
+
+    pub fn render(&self, name: &str, ctx: Value) -> Result<Html<String>, minijinja::Error> {
+        Ok(Html(self.env.get_template(name)?.render(ctx)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        let views = Views::new().expect("templates parse");
+        assert_eq!(views.env.templates().count(), TEMPLATES.len());
+    }
+}

@@ -1,0 +1,443 @@
+//! The talent pool's candidates: sign-up (double opt-in), confirmation, and applying the
+//! answers of a repeat sign-up once the owner of the address confirms them. All SQL on
+//! candidates and their citizenships and sign-ups lives here.
+
+use chrono::{Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set, Unchanged},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
+    TryInsertResult,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Error, Result,
+    audit::{self, Actor},
+    campaigns::Campaign,
+    consents::{self, CurrentTexts, Kind},
+    domain::signup::{SignupInput, ValidSignup},
+    entities::{candidate, citizenship, signup},
+    professions::Catalog,
+    queue::{self, CANDIDATE_EMAIL_QUEUE, CandidateEmail},
+    tokens::{self, Lookup, Purpose},
+};
+
+pub use candidate::Model as Candidate;
+
+/// A repeat sign-up emails its confirmation link at most this often per address.
+pub const REPEAT_EMAIL_INTERVAL_MINUTES: i64 = 10;
+
+/// Where a sign-up came from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SignupSource {
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_term: Option<String>,
+    pub utm_content: Option<String>,
+    #[serde(skip)]
+    pub referrer: Option<String>,
+}
+
+impl SignupSource {
+    /// Trims values and cuts them to the column size; blanks become `None`.
+    pub fn normalised(self) -> Self {
+        let clean = |v: Option<String>, max: usize| {
+            v.map(|s| s.trim().chars().take(max).collect::<String>())
+                .filter(|s| !s.is_empty())
+        };
+        Self {
+            utm_source: clean(self.utm_source, 200),
+            utm_medium: clean(self.utm_medium, 200),
+            utm_campaign: clean(self.utm_campaign, 200),
+            utm_term: clean(self.utm_term, 200),
+            utm_content: clean(self.utm_content, 200),
+            referrer: clean(self.referrer, 500),
+        }
+    }
+}
+
+/// What a repeat sign-up keeps until its owner confirms it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingAnswers {
+    answers: SignupInput,
+    cv_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignupOutcome {
+    /// A new candidate, waiting for the confirmation of its address.
+    Created { candidate_id: i64 },
+    /// A known address: the answers wait for confirmation through a link sent to it.
+    Pending { candidate_id: i64, emailed: bool },
+}
+
+/// Records a sign-up. A new address creates an unconfirmed candidate; a known one
+/// creates nothing but a pending sign-up. Either way the email job is enqueued in the
+/// same transaction.
+pub async fn sign_up(
+    db: &DatabaseConnection,
+    campaign: &Campaign,
+    valid: &ValidSignup,
+    cv_key: Option<String>,
+    channel: &str,
+    source: SignupSource,
+    texts: &CurrentTexts,
+) -> Result<SignupOutcome> {
+    let now = Utc::now();
+    let source = source.normalised();
+    let txn = db.begin().await?;
+    let inserted = candidate::Entity::insert(candidate::ActiveModel {
+        id: NotSet,
+        email: Set(valid.email.to_string()),
+        full_name: Set(valid.full_name.clone()),
+        residence_country: Set(valid.residence_country.code().to_owned()),
+        profession_code: Set(valid.profession.clone()),
+        years_experience: Set(valid.years_experience),
+        english_level: Set(valid.english_level.code().to_owned()),
+        norwegian_level: Set(valid.norwegian_level.code().to_owned()),
+        linkedin_url: Set(valid.linkedin_url.clone()),
+        phone: Set(valid.phone.as_ref().map(|p| p.as_str().to_owned())),
+        education_level: Set(valid.education_level.map(|e| e.code().to_owned())),
+        work_permit_norway: Set(valid.work_permit_norway),
+        has_partner: Set(valid.has_partner),
+        partner_profession: Set(valid.partner_profession.clone()),
+        cv_key: Set(cv_key.clone()),
+        eu_status: Set(valid.eu_status().as_str().to_owned()),
+        consent_pool: Set(valid.consent_pool),
+        consent_share: Set(valid.consent_share),
+        consent_newsletter: Set(valid.consent_newsletter),
+        confirmed_at: Set(None),
+        suppressed_at: Set(None),
+        last_active_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([candidate::Column::Email])
+    .exec(&txn)
+    .await?;
+
+    let outcome = match inserted {
+        TryInsertResult::Inserted(result) => {
+            let candidate_id = result.last_insert_id;
+            replace_citizenships(&txn, candidate_id, valid).await?;
+            grant_consents(&txn, candidate_id, valid, texts, channel, now).await?;
+            insert_signup(&txn, campaign.id, candidate_id, "new", None, channel, &source, now).await?;
+            queue::enqueue(
+                &txn,
+                CANDIDATE_EMAIL_QUEUE,
+                &CandidateEmail::ConfirmSignup { candidate_id },
+            )
+            .await?;
+            SignupOutcome::Created { candidate_id }
+        }
+        TryInsertResult::Conflicted | TryInsertResult::Empty => {
+            let candidate_id = candidate::Entity::find()
+                .filter(candidate::Column::Email.eq(valid.email.as_str()))
+                .one(&txn)
+                .await?
+                .ok_or_else(|| Error::Invalid("candidate vanished during sign-up".into()))?
+                .id;
+            let recently_emailed = signup::Entity::find()
+                .filter(signup::Column::CandidateId.eq(candidate_id))
+                .filter(signup::Column::Kind.eq("repeat"))
+                .filter(
+                    signup::Column::CreatedAt
+                        .gt(now - Duration::minutes(REPEAT_EMAIL_INTERVAL_MINUTES)),
+                )
+                .count(&txn)
+                .await?
+                > 0;
+            let pending = PendingAnswers {
+                answers: valid.to_input(),
+                cv_key,
+            };
+            let signup_id = insert_signup(
+                &txn,
+                campaign.id,
+                candidate_id,
+                "repeat",
+                Some(serde_json::to_value(&pending)?),
+                channel,
+                &source,
+                now,
+            )
+            .await?;
+            if !recently_emailed {
+                queue::enqueue(
+                    &txn,
+                    CANDIDATE_EMAIL_QUEUE,
+                    &CandidateEmail::ConfirmChanges { signup_id },
+                )
+                .await?;
+            }
+            SignupOutcome::Pending {
+                candidate_id,
+                emailed: !recently_emailed,
+            }
+        }
+    };
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_signup(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    candidate_id: i64,
+    kind: &str,
+    pending_answers: Option<serde_json::Value>,
+    channel: &str,
+    source: &SignupSource,
+    now: chrono::DateTime<Utc>,
+) -> Result<i64> {
+    Ok(signup::Entity::insert(signup::ActiveModel {
+        id: NotSet,
+        campaign_id: Set(campaign_id),
+        candidate_id: Set(candidate_id),
+        kind: Set(kind.to_owned()),
+        pending_answers: Set(pending_answers),
+        applied_at: Set(None),
+        source: Set(channel.to_owned()),
+        utm_source: Set(source.utm_source.clone()),
+        utm_medium: Set(source.utm_medium.clone()),
+        utm_campaign: Set(source.utm_campaign.clone()),
+        utm_term: Set(source.utm_term.clone()),
+        utm_content: Set(source.utm_content.clone()),
+        referrer: Set(source.referrer.clone()),
+        created_at: Set(now),
+    })
+    .exec(db)
+    .await?
+    .last_insert_id)
+}
+
+async fn replace_citizenships(
+    db: &impl ConnectionTrait,
+    candidate_id: i64,
+    valid: &ValidSignup,
+) -> Result<()> {
+    citizenship::Entity::delete_many()
+        .filter(citizenship::Column::CandidateId.eq(candidate_id))
+        .exec(db)
+        .await?;
+    citizenship::Entity::insert_many(valid.citizenships.iter().map(|country| {
+        citizenship::ActiveModel {
+            candidate_id: Set(candidate_id),
+            country: Set(country.code().to_owned()),
+        }
+    }))
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Brings the consent rows in line with the answers: grants what is given, withdraws
+/// what is no longer given.
+async fn grant_consents(
+    db: &impl ConnectionTrait,
+    candidate_id: i64,
+    valid: &ValidSignup,
+    texts: &CurrentTexts,
+    source: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    for kind in Kind::ALL {
+        let given = match kind {
+            Kind::Pool => valid.consent_pool,
+            Kind::Share => valid.consent_share,
+            Kind::Newsletter => valid.consent_newsletter,
+        };
+        if given {
+            consents::grant(db, candidate_id, kind, texts.get(kind).id, source, now).await?;
+        } else {
+            consents::withdraw(db, candidate_id, kind, source, now).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<Candidate>> {
+    Ok(candidate::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn find_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<Candidate>> {
+    Ok(candidate::Entity::find()
+        .filter(candidate::Column::Email.eq(email))
+        .one(db)
+        .await?)
+}
+
+pub async fn citizenships(db: &impl ConnectionTrait, candidate_id: i64) -> Result<Vec<String>> {
+    Ok(citizenship::Entity::find()
+        .filter(citizenship::Column::CandidateId.eq(candidate_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| c.country)
+        .collect())
+}
+
+pub async fn signups(db: &impl ConnectionTrait, candidate_id: i64) -> Result<Vec<signup::Model>> {
+    Ok(signup::Entity::find()
+        .filter(signup::Column::CandidateId.eq(candidate_id))
+        .all(db)
+        .await?)
+}
+
+pub async fn find_signup(db: &impl ConnectionTrait, id: i64) -> Result<Option<signup::Model>> {
+    Ok(signup::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
+    Ok(candidate::Entity::find().count(db).await?)
+}
+
+/// The result of following a confirmation link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// The address is confirmed (and, for a repeat sign-up, its answers applied).
+    Confirmed { candidate_id: i64, applied_changes: bool },
+    /// The link was used before.
+    AlreadyUsed,
+    /// The link is too old.
+    Expired,
+    /// No such link.
+    Unknown,
+}
+
+/// Follows a confirmation link: single use, expiring, and bound to its purpose.
+pub async fn confirm(
+    db: &DatabaseConnection,
+    raw_token: &str,
+    catalog: &Catalog,
+    texts: &CurrentTexts,
+) -> Result<Confirmation> {
+    let txn = db.begin().await?;
+    let token = match tokens::find(&txn, raw_token).await? {
+        Lookup::Valid(token) => token,
+        Lookup::Used(_) => return Ok(Confirmation::AlreadyUsed),
+        Lookup::Expired(_) => return Ok(Confirmation::Expired),
+        Lookup::Unknown => return Ok(Confirmation::Unknown),
+    };
+    let purpose_ok = token.purpose == Purpose::Confirm.as_str() || token.purpose == Purpose::Apply.as_str();
+    let Some(candidate_id) = token.candidate_id.filter(|_| purpose_ok) else {
+        return Ok(Confirmation::Unknown);
+    };
+    if !tokens::consume(&txn, token.id).await? {
+        return Ok(Confirmation::AlreadyUsed);
+    }
+    let Some(candidate) = find(&txn, candidate_id).await? else {
+        return Ok(Confirmation::Unknown);
+    };
+    let now = Utc::now();
+    let mut applied_changes = false;
+    let mut update: candidate::ActiveModel = candidate.clone().into();
+    if token.purpose == Purpose::Apply.as_str() {
+        let signup = token
+            .subject_id
+            .map(|id| find_signup(&txn, id));
+        let signup = match signup {
+            Some(fut) => fut.await?,
+            None => None,
+        };
+        if let Some(signup) = signup.filter(|s| s.candidate_id == candidate_id && s.applied_at.is_none()) {
+            if let Some(pending) = signup.pending_answers.clone() {
+                let pending: PendingAnswers = serde_json::from_value(pending)?;
+                // Valid when submitted; re-checked in case the profession list changed.
+                if let Ok(valid) = pending.answers.validate_with(|code| catalog.contains(code)) {
+                    apply_answers(&mut update, &valid);
+                    if pending.cv_key.is_some() {
+                        update.cv_key = Set(pending.cv_key);
+                    }
+                    replace_citizenships(&txn, candidate_id, &valid).await?;
+                    grant_consents(&txn, candidate_id, &valid, texts, "form", now).await?;
+                    applied_changes = true;
+                }
+            }
+            let mut applied: signup::ActiveModel = signup.into();
+            applied.applied_at = Set(Some(now));
+            applied.pending_answers = Set(None);
+            applied.update(&txn).await?;
+        }
+    }
+    if candidate.confirmed_at.is_none() {
+        update.confirmed_at = Set(Some(now));
+    }
+    update.last_active_at = Set(now);
+    update.updated_at = Set(now);
+    update.id = Unchanged(candidate_id);
+    update.update(&txn).await?;
+    audit::record(
+        &txn,
+        Actor::Candidate(candidate_id),
+        if applied_changes { "candidate.changes_confirmed" } else { "candidate.confirmed" },
+        "candidate",
+        Some(candidate_id),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Confirmation::Confirmed {
+        candidate_id,
+        applied_changes,
+    })
+}
+
+fn apply_answers(update: &mut candidate::ActiveModel, valid: &ValidSignup) {
+    update.full_name = Set(valid.full_name.clone());
+    update.residence_country = Set(valid.residence_country.code().to_owned());
+    update.profession_code = Set(valid.profession.clone());
+    update.years_experience = Set(valid.years_experience);
+    update.english_level = Set(valid.english_level.code().to_owned());
+    update.norwegian_level = Set(valid.norwegian_level.code().to_owned());
+    update.linkedin_url = Set(valid.linkedin_url.clone());
+    update.phone = Set(valid.phone.as_ref().map(|p| p.as_str().to_owned()));
+    update.education_level = Set(valid.education_level.map(|e| e.code().to_owned()));
+    update.work_permit_norway = Set(valid.work_permit_norway);
+    update.has_partner = Set(valid.has_partner);
+    update.partner_profession = Set(valid.partner_profession.clone());
+    update.eu_status = Set(valid.eu_status().as_str().to_owned());
+    update.consent_pool = Set(valid.consent_pool);
+    update.consent_share = Set(valid.consent_share);
+    update.consent_newsletter = Set(valid.consent_newsletter);
+}
+
+/// Asks for a fresh confirmation link for an unconfirmed address. Answers nothing
+/// about whether the address is known; sends at most one link per interval.
+pub async fn resend_confirmation(db: &DatabaseConnection, email: &str) -> Result<()> {
+    let Ok(email) = crate::domain::CandidateEmail::parse(email) else {
+        return Ok(());
+    };
+    let Some(candidate) = find_by_email(db, email.as_str()).await? else {
+        return Ok(());
+    };
+    if candidate.confirmed_at.is_some() {
+        return Ok(());
+    }
+    let recent = crate::entities::token::Entity::find()
+        .filter(crate::entities::token::Column::CandidateId.eq(candidate.id))
+        .filter(crate::entities::token::Column::Purpose.eq(Purpose::Confirm.as_str()))
+        .filter(
+            crate::entities::token::Column::CreatedAt
+                .gt(Utc::now() - Duration::minutes(REPEAT_EMAIL_INTERVAL_MINUTES)),
+        )
+        .filter(crate::entities::token::Column::UsedAt.is_null())
+        .filter(crate::entities::token::Column::ExpiresAt.gt(Utc::now()))
+        .count(db)
+        .await?;
+    if recent == 0 {
+        queue::enqueue(
+            db,
+            CANDIDATE_EMAIL_QUEUE,
+            &CandidateEmail::ConfirmSignup {
+                candidate_id: candidate.id,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}

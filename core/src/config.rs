@@ -1,0 +1,197 @@
+//! Typed settings read from the environment (see `.env.example`).
+
+use std::{env, path::PathBuf};
+
+use secrecy::SecretString;
+
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub app_env: AppEnv,
+    pub database_url: String,
+    /// `None`: mail goes to the outbox table (development only).
+    pub smtp_url: Option<String>,
+    pub base_url: String,
+    pub port: u16,
+    pub mail_from: String,
+    pub secret_key: SecretString,
+    /// Newsletter sending rate; 0 means no limit.
+    pub send_rate_per_sec: u32,
+    /// Where the SQLite file, CVs and the development secret live.
+    pub data_dir: PathBuf,
+    /// Public form submissions per IP and minute; 0 turns the limit off.
+    pub signup_rate_per_minute: u32,
+    /// How long a confirmation link stays valid.
+    pub confirm_token_hours: i64,
+    /// Unconfirmed sign-ups are deleted after this many days.
+    pub unconfirmed_retention_days: i64,
+    /// How often idle workers look for new jobs.
+    pub job_poll_millis: u64,
+    /// The data controller named in the privacy notice.
+    pub controller_name: String,
+    pub controller_email: String,
+}
+
+impl Settings {
+    /// Reads settings from the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|key| env::var(key).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads settings through `lookup`, so tests can pass their own environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let app_env = match lookup("APP_ENV").as_deref() {
+            None | Some("development") => AppEnv::Development,
+            Some("production") => AppEnv::Production,
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "APP_ENV must be development or production, not {other:?}"
+                )));
+            }
+        };
+        let number = |key: &str, default: u64| -> Result<u64> {
+            lookup(key).map_or(Ok(default), |v| {
+                v.trim()
+                    .parse()
+                    .map_err(|_| Error::Config(format!("{key} must be a whole number, not {v:?}")))
+            })
+        };
+        let port = u16::try_from(number("PORT", 8080)?)
+            .map_err(|_| Error::Config("PORT is out of range".into()))?;
+        let data_dir = PathBuf::from(lookup("DATA_DIR").unwrap_or_else(|| "./data".into()));
+        if app_env == AppEnv::Production {
+            let missing: Vec<&str> = ["SECRET_KEY", "BASE_URL", "SMTP_URL"]
+                .into_iter()
+                .filter(|key| lookup(key).is_none())
+                .collect();
+            if !missing.is_empty() {
+                return Err(Error::Config(format!(
+                    "APP_ENV=production needs {} set",
+                    missing.join(", ")
+                )));
+            }
+        }
+        let secret_key = match lookup("SECRET_KEY") {
+            Some(key) if key.len() < 32 => {
+                return Err(Error::Config("SECRET_KEY must be at least 32 characters".into()));
+            }
+            Some(key) => key,
+            None => development_secret(&data_dir)?,
+        };
+        let database_url = lookup("DATABASE_URL").unwrap_or_else(|| {
+            format!("sqlite://{}/talentpool.db?mode=rwc", data_dir.display())
+        });
+        Ok(Self {
+            app_env,
+            database_url,
+            smtp_url: lookup("SMTP_URL"),
+            base_url: lookup("BASE_URL")
+                .unwrap_or_else(|| format!("http://localhost:{port}"))
+                .trim_end_matches('/')
+                .to_owned(),
+            port,
+            mail_from: lookup("MAIL_FROM")
+                .unwrap_or_else(|| "Talent Pool <talentpool@localhost>".into()),
+            secret_key: SecretString::from(secret_key),
+            send_rate_per_sec: u32::try_from(number("SEND_RATE_PER_SEC", 0)?)
+                .map_err(|_| Error::Config("SEND_RATE_PER_SEC is out of range".into()))?,
+            data_dir,
+            signup_rate_per_minute: u32::try_from(number("SIGNUP_RATE_PER_MINUTE", 20)?)
+                .map_err(|_| Error::Config("SIGNUP_RATE_PER_MINUTE is out of range".into()))?,
+            confirm_token_hours: i64::try_from(number("CONFIRM_TOKEN_HOURS", 72)?)
+                .map_err(|_| Error::Config("CONFIRM_TOKEN_HOURS is out of range".into()))?,
+            unconfirmed_retention_days: i64::try_from(number("UNCONFIRMED_RETENTION_DAYS", 7)?)
+                .map_err(|_| Error::Config("UNCONFIRMED_RETENTION_DAYS is out of range".into()))?,
+            job_poll_millis: number("JOB_POLL_MILLIS", 200)?,
+            controller_name: lookup("CONTROLLER_NAME")
+                .unwrap_or_else(|| "the regional council's talent attraction secretariat".into()),
+            controller_email: lookup("CONTROLLER_EMAIL")
+                .unwrap_or_else(|| "privacy@talentpool.test".into()),
+        })
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.app_env == AppEnv::Development
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+}
+
+/// In development a random secret is created once and kept in the data directory, so
+/// that links and form tokens survive restarts.
+fn development_secret(data_dir: &std::path::Path) -> Result<String> {
+    use rand::RngCore;
+    let path = data_dir.join(".secret_key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        if existing.trim().len() >= 32 {
+            return Ok(existing.trim().to_owned());
+        }
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    std::fs::write(&path, &secret)?;
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::from_lookup(|key| vars.get(key).cloned())
+    }
+
+    #[test]
+    fn defaults_are_for_development() {
+        let dir = std::env::temp_dir().join(format!("tp-config-{}", std::process::id()));
+        let dir = dir.to_string_lossy().into_owned();
+        let s = settings(&[("DATA_DIR", &dir)]).expect("defaults");
+        assert!(s.is_development());
+        assert_eq!(s.port, 8080);
+        assert!(s.database_url.starts_with("sqlite://"));
+        assert_eq!(s.smtp_url, None);
+        assert_eq!(s.send_rate_per_sec, 0);
+        // The development secret is kept and reused.
+        let again = settings(&[("DATA_DIR", &dir)]).expect("defaults");
+        use secrecy::ExposeSecret;
+        assert_eq!(s.secret_key.expose_secret(), again.secret_key.expose_secret());
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_secrets() {
+        let err = settings(&[("APP_ENV", "production")]).expect_err("must refuse");
+        let message = err.to_string();
+        for key in ["SECRET_KEY", "BASE_URL", "SMTP_URL"] {
+            assert!(message.contains(key), "{message}");
+        }
+        let ok = settings(&[
+            ("APP_ENV", "production"),
+            ("SECRET_KEY", &"k".repeat(40)),
+            ("BASE_URL", "https://talent.example.no/"),
+            ("SMTP_URL", "smtp://mail.example.no:587"),
+        ])
+        .expect("complete production settings");
+        assert_eq!(ok.base_url, "https://talent.example.no");
+    }
+
+    #[test]
+    fn bad_numbers_are_reported() {
+        let err = settings(&[("PORT", "eighty"), ("SECRET_KEY", &"k".repeat(32))]).expect_err("bad port");
+        assert!(err.to_string().contains("PORT"));
+    }
+}

@@ -1,0 +1,63 @@
+//! Opening the database: SQLite (embedded default) or PostgreSQL, by URL.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+
+use crate::Result;
+
+/// Connects with pool sizes and SQLite pragmas suited to a web app with in-process
+/// workers: WAL, `synchronous=NORMAL`, a busy timeout instead of "database is locked".
+pub async fn connect(url: &str) -> Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(5));
+    if url.starts_with("sqlite:") {
+        if let Some(path) = sqlite_file(url) {
+            if let Some(parent) = std::path::Path::new(&path).parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+        }
+        options
+            .max_connections(8)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+                    .create_if_missing(true)
+            });
+    } else {
+        options.max_connections(32).min_connections(2);
+    }
+    Ok(Database::connect(options).await?)
+}
+
+/// After apalis's setup (which turns `synchronous` off on one connection), restore the
+/// durability we chose on every pooled connection we can reach.
+pub async fn restore_sqlite_pragmas(db: &DatabaseConnection) -> Result<()> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA synchronous = NORMAL").await?;
+    }
+    Ok(())
+}
+
+fn sqlite_file(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_sqlite_file_paths() {
+        assert_eq!(sqlite_file("sqlite://data/tp.db?mode=rwc").as_deref(), Some("data/tp.db"));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! sea-orm entities, one module per table. Behaviour lives in the modules named after
+//! what they do (`crate::candidates`, `crate::tokens`, …), not here.
+
+pub mod audit_log;
+pub mod campaign;
+pub mod candidate;
+pub mod citizenship;
+pub mod consent;
+pub mod consent_text;
+pub mod email_log;
+pub mod outbox_message;
+pub mod profession;
+pub mod signup;
+pub mod staff_user;
+pub mod token;

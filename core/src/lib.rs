@@ -1,0 +1,21 @@
+//! What the web app and the background workers share: configuration, the database
+//! connection and entities, domain types, reference data, tokens, file storage and mail.
+
+pub mod audit;
+pub mod candidates;
+pub mod campaigns;
+pub mod config;
+pub mod consents;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod mail;
+pub mod markdown;
+pub mod professions;
+pub mod queue;
+pub mod staff;
+pub mod storage;
+pub mod tokens;
+
+pub use error::{Error, Result};

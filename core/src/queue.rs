@@ -1,0 +1,68 @@
+//! Jobs that the web app enqueues, and how: a job row is written into apalis's own table
+//! inside the caller's database transaction, so the job exists exactly when the write
+//! that caused it commits. (apalis's `push` opens a transaction of its own and cannot
+//! join a sea-orm one.) Payloads hold ids, never personal data. The handlers live in the
+//! `talentpool-jobs` crate.
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Emails to candidates: confirmation links and the like.
+pub const CANDIDATE_EMAIL_QUEUE: &str = "candidate_email";
+
+/// How often a job is attempted before it is given up.
+pub const MAX_ATTEMPTS: i32 = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CandidateEmail {
+    /// Double opt-in for a new sign-up.
+    ConfirmSignup { candidate_id: i64 },
+    /// A repeat sign-up for a known address: a link that applies its answers.
+    ConfirmChanges { signup_id: i64 },
+}
+
+/// Writes a job row for `queue` on the given connection or transaction.
+pub async fn enqueue<J: Serialize>(db: &impl ConnectionTrait, queue: &str, job: &J) -> Result<()> {
+    let id = ulid::Ulid::generate().to_string();
+    let payload = serde_json::to_vec(job)?;
+    let stmt = match db.get_database_backend() {
+        DbBackend::Sqlite => Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "INSERT INTO Jobs (job, id, job_type, status, attempts, max_attempts, run_at, priority, metadata, idempotency_key) \
+             VALUES (?, ?, ?, 'Pending', 0, ?, strftime('%s','now'), 0, '{}', NULL)",
+            [payload.into(), id.into(), queue.into(), MAX_ATTEMPTS.into()],
+        ),
+        DbBackend::Postgres => Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, priority, metadata, idempotency_key) \
+             VALUES ($1, $2, $3, 'Pending', 0, $4, now(), 0, ''::hstore, NULL)",
+            [id.into(), queue.into(), payload.into(), MAX_ATTEMPTS.into()],
+        ),
+        other => return Err(Error::Invalid(format!("unsupported database {other:?}"))),
+    };
+    db.execute_raw(stmt).await?;
+    Ok(())
+}
+
+/// Jobs of `queue` not yet finished (pending, running or to be retried).
+pub async fn unfinished(db: &impl ConnectionTrait, queue: &str) -> Result<i64> {
+    let backend = db.get_database_backend();
+    let (table, placeholder) = match backend {
+        DbBackend::Postgres => ("apalis.jobs", "$1"),
+        _ => ("Jobs", "?"),
+    };
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE job_type = {placeholder} \
+         AND (status IN ('Pending', 'Queued', 'Running') OR (status = 'Failed' AND attempts < max_attempts))"
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [queue.into()]))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    })
+}

@@ -1,0 +1,120 @@
+//! Single-use tokens carried by email links. Only a SHA-256 hash is stored; the raw token
+//! exists in the email alone.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{Duration, Utc};
+use rand::RngCore;
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    sea_query::Expr,
+};
+use sha2::{Digest, Sha256};
+
+use crate::{Result, entities::token};
+
+/// What a token may be used for: a token of one purpose never works for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Confirms a new sign-up (double opt-in).
+    Confirm,
+    /// Applies the pending answers of a repeat sign-up (and confirms the address).
+    Apply,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirm => "confirm",
+            Self::Apply => "apply",
+        }
+    }
+}
+
+pub fn generate() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn hash(raw: &str) -> String {
+    hex::encode(Sha256::digest(raw.as_bytes()))
+}
+
+/// Creates a token and returns the raw value to put in the link.
+pub async fn issue(
+    db: &impl ConnectionTrait,
+    purpose: Purpose,
+    candidate_id: i64,
+    subject_id: Option<i64>,
+    valid_for: Duration,
+) -> Result<String> {
+    let raw = generate();
+    let now = Utc::now();
+    token::Entity::insert(token::ActiveModel {
+        id: NotSet,
+        token_hash: Set(hash(&raw)),
+        purpose: Set(purpose.as_str().to_owned()),
+        candidate_id: Set(Some(candidate_id)),
+        subject_id: Set(subject_id),
+        expires_at: Set(now + valid_for),
+        used_at: Set(None),
+        created_at: Set(now),
+    })
+    .exec(db)
+    .await?;
+    Ok(raw)
+}
+
+/// What a presented token turned out to be.
+#[derive(Debug)]
+pub enum Lookup {
+    Valid(token::Model),
+    Expired(token::Model),
+    Used(token::Model),
+    Unknown,
+}
+
+pub async fn find(db: &impl ConnectionTrait, raw: &str) -> Result<Lookup> {
+    // A raw token is 43 URL-safe characters; anything else cannot match.
+    if raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Ok(Lookup::Unknown);
+    }
+    let found = token::Entity::find()
+        .filter(token::Column::TokenHash.eq(hash(raw)))
+        .one(db)
+        .await?;
+    Ok(match found {
+        None => Lookup::Unknown,
+        Some(t) if t.used_at.is_some() => Lookup::Used(t),
+        Some(t) if t.expires_at <= Utc::now() => Lookup::Expired(t),
+        Some(t) => Lookup::Valid(t),
+    })
+}
+
+/// Marks a token used; `false` when another request used it first.
+pub async fn consume(db: &impl ConnectionTrait, id: i64) -> Result<bool> {
+    let result = token::Entity::update_many()
+        .col_expr(token::Column::UsedAt, Expr::value(Utc::now()))
+        .filter(token::Column::Id.eq(id))
+        .filter(token::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_url_safe() {
+        let a = generate();
+        let b = generate();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert_eq!(hash(&a).len(), 64);
+        assert_ne!(hash(&a), hash(&b));
+    }
+}

@@ -1,0 +1,98 @@
+//! Emails to candidates: the double opt-in link and the link that applies the answers
+//! of a repeat sign-up. The job carries ids; the token is made here, so the raw token
+//! never rests in the job table.
+
+use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
+use chrono::Duration;
+use sea_orm::EntityTrait;
+use serde::Serialize;
+use talentpool_core::{
+    candidates,
+    entities::campaign,
+    mail::{self, SendError},
+    queue::CandidateEmail,
+    tokens::{self, Purpose},
+};
+
+use crate::JobContext;
+
+#[derive(Serialize)]
+struct ConfirmContext<'a> {
+    first_name: &'a str,
+    campaign_title: Option<String>,
+    confirm_url: String,
+    valid_hours: i64,
+    submitted_on: String,
+    privacy_url: String,
+}
+
+#[tracing::instrument(skip_all, fields(job = ?job, attempt = attempt.current()))]
+pub async fn handle(
+    job: CandidateEmail,
+    ctx: Data<JobContext>,
+    attempt: Attempt,
+) -> Result<(), BoxDynError> {
+    let (candidate_id, signup_id, purpose, template) = match job {
+        CandidateEmail::ConfirmSignup { candidate_id } => {
+            (candidate_id, None, Purpose::Confirm, "confirm_signup")
+        }
+        CandidateEmail::ConfirmChanges { signup_id } => {
+            let Some(signup) = candidates::find_signup(&ctx.db, signup_id).await? else {
+                return Ok(());
+            };
+            if signup.applied_at.is_some() {
+                return Ok(());
+            }
+            (signup.candidate_id, Some(signup), Purpose::Apply, "confirm_changes")
+        }
+    };
+    let Some(candidate) = candidates::find(&ctx.db, candidate_id).await? else {
+        // Erased meanwhile: nothing to send.
+        return Ok(());
+    };
+    if purpose == Purpose::Confirm && candidate.confirmed_at.is_some() {
+        return Ok(());
+    }
+    let signup = match signup_id {
+        Some(signup) => Some(signup),
+        None => candidates::signups(&ctx.db, candidate_id).await?.into_iter().next(),
+    };
+    let campaign_title = match &signup {
+        Some(s) => campaign::Entity::find_by_id(s.campaign_id)
+            .one(&ctx.db)
+            .await?
+            .map(|c| c.title),
+        None => None,
+    };
+    let valid_hours = ctx.settings.confirm_token_hours;
+    let raw = tokens::issue(
+        &ctx.db,
+        purpose,
+        candidate_id,
+        signup.as_ref().filter(|_| purpose == Purpose::Apply).map(|s| s.id),
+        Duration::hours(valid_hours),
+    )
+    .await?;
+    let first_name = candidate.full_name.split_whitespace().next().unwrap_or("there");
+    let rendered = mail::render(
+        template,
+        &ConfirmContext {
+            first_name,
+            campaign_title,
+            confirm_url: ctx.settings.url(&format!("/confirm/{raw}")),
+            valid_hours,
+            submitted_on: signup
+                .as_ref()
+                .map(|s| s.created_at.format("%-d %B %Y").to_string())
+                .unwrap_or_default(),
+            privacy_url: ctx.settings.url("/privacy"),
+        },
+    )?;
+    let outcome = ctx.mailer.send(&candidate.email, &rendered).await;
+    mail::log(&ctx.db, Some(candidate_id), &candidate.email, &rendered, &outcome).await?;
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(SendError::Temporary(e)) => Err(e.into()),
+        Err(SendError::Permanent(e)) => Err(AbortError::new(e).into()),
+    }
+}

@@ -1,0 +1,102 @@
+//! Worker setup: apalis storage on the application's own connection pool, one worker
+//! per queue with bounded concurrency, retries with exponential backoff, and a graceful
+//! stop that lets running jobs finish.
+
+use std::time::Duration;
+
+use apalis::{
+    layers::retry::{
+        HasherRng,
+        backoff::{ExponentialBackoff, ExponentialBackoffMaker, MakeBackoff},
+    },
+    prelude::*,
+};
+use apalis_postgres::{Config as PgConfig, PostgresStorage, Pubsub};
+use apalis_sqlite::{Config as SqliteConfig, SqliteStorage};
+use sea_orm::{DatabaseConnection, DbBackend};
+use talentpool_core::queue::{CANDIDATE_EMAIL_QUEUE, CandidateEmail};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Error, JobContext, candidate_email};
+
+/// Creates apalis's tables (SQLite: `Jobs`, `Workers`; PostgreSQL: schema `apalis`).
+/// Part of `talentpool migrate`.
+pub async fn setup_storage(db: &DatabaseConnection) -> Result<(), Error> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            SqliteStorage::setup(db.get_sqlite_connection_pool())
+                .await
+                .map_err(|e| Error::Queue(e.to_string()))?;
+            talentpool_core::db::restore_sqlite_pragmas(db).await?;
+        }
+        DbBackend::Postgres => PostgresStorage::setup(db.get_postgres_connection_pool())
+            .await
+            .map_err(|e| Error::Queue(e.to_string()))?,
+        other => return Err(Error::Queue(format!("unsupported database {other:?}"))),
+    }
+    Ok(())
+}
+
+const CONCURRENCY: usize = 4;
+const RETRIES: usize = 5;
+
+fn worker_name(queue: &str) -> String {
+    format!("{queue}-{}-{}", std::process::id(), ulid::Ulid::generate())
+}
+
+fn backoff() -> Result<ExponentialBackoff<HasherRng>, Error> {
+    ExponentialBackoffMaker::new(
+        Duration::from_millis(500),
+        Duration::from_secs(60),
+        0.5,
+        HasherRng::default(),
+    )
+    .map(|mut maker| maker.make_backoff())
+    .map_err(|e| Error::Queue(e.to_string()))
+}
+
+/// Runs the workers until `shutdown` is cancelled; then waits for running jobs.
+pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result<(), Error> {
+    let poll = Duration::from_millis(ctx.settings.job_poll_millis);
+    let backoff = backoff()?;
+    let signal = async move {
+        shutdown.cancelled().await;
+        Ok(())
+    };
+    let monitor = match ctx.db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let pool = ctx.db.get_sqlite_connection_pool().clone();
+            let storage = SqliteStorage::<CandidateEmail>::new(&pool)
+                .with_config(SqliteConfig::default().queue(CANDIDATE_EMAIL_QUEUE));
+            Monitor::new().register(move |_restarts| {
+                WorkerBuilder::new(worker_name(CANDIDATE_EMAIL_QUEUE))
+                    .backend(storage.clone().poll_with_interval(poll))
+                    .data(ctx.clone())
+                    .concurrency(CONCURRENCY)
+                    .retry(RetryPolicy::retries(RETRIES).with_backoff(backoff.clone()))
+                    .build(candidate_email::handle)
+            })
+        }
+        DbBackend::Postgres => {
+            let pool = ctx.db.get_postgres_connection_pool().clone();
+            let storage = PostgresStorage::<CandidateEmail>::new(&pool)
+                .with_config(PgConfig::default().queue(CANDIDATE_EMAIL_QUEUE));
+            Monitor::new().register(move |_restarts| {
+                let strategy = Strategy::new()
+                    .stream(Pubsub::new(pool.clone(), CANDIDATE_EMAIL_QUEUE.to_owned()))
+                    .interval(poll);
+                WorkerBuilder::new(worker_name(CANDIDATE_EMAIL_QUEUE))
+                    .backend(storage.clone().poll_with_strategy(strategy))
+                    .data(ctx.clone())
+                    .concurrency(CONCURRENCY)
+                    .retry(RetryPolicy::retries(RETRIES).with_backoff(backoff.clone()))
+                    .build(candidate_email::handle)
+            })
+        }
+        other => return Err(Error::Queue(format!("unsupported database {other:?}"))),
+    };
+    monitor
+        .run_with_signal(signal)
+        .await
+        .map_err(|e| Error::Queue(e.to_string()))
+}

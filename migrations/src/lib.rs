@@ -1,0 +1,29 @@
+//! Database schema for Talent Pool: one migration set that runs on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_reference_and_campaigns;
+mod m20261125_000002_candidates;
+mod m20261125_000003_mail_and_audit;
+mod m20261125_000004_staff_and_companies;
+mod m20261125_000005_segments_forwards_newsletters;
+mod m20261125_000006_professions_data;
+mod m20261125_000007_consent_texts_v1;
+mod helpers;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_reference_and_campaigns::Migration),
+            Box::new(m20261125_000002_candidates::Migration),
+            Box::new(m20261125_000003_mail_and_audit::Migration),
+            Box::new(m20261125_000004_staff_and_companies::Migration),
+            Box::new(m20261125_000005_segments_forwards_newsletters::Migration),
+            Box::new(m20261125_000006_professions_data::Migration),
+            Box::new(m20261125_000007_consent_texts_v1::Migration),
+        ]
+    }
+}
