@@ -8,7 +8,11 @@ use talentpool::{startup, telemetry};
 use talentpool_core::config::Settings;
 
 #[derive(Parser)]
-#[command(name = "talentpool", version, about = "Talent Pool: recruitment campaigns, talent pool and newsletters")]
+#[command(
+    name = "talentpool",
+    version,
+    about = "Talent Pool: recruitment campaigns, talent pool and newsletters"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -21,7 +21,11 @@ pub struct Submission {
     pub channel: &'static str,
 }
 
-pub async fn submit(state: &AppState, campaign: &Campaign, submission: Submission) -> Result<SignupOutcome, Error> {
+pub async fn submit(
+    state: &AppState,
+    campaign: &Campaign,
+    submission: Submission,
+) -> Result<SignupOutcome, Error> {
     let Submission {
         input,
         cv,
@@ -58,7 +62,17 @@ pub async fn submit(state: &AppState, campaign: &Campaign, submission: Submissio
         }
         None => None,
     };
-    match candidates::sign_up(&state.db, campaign, &valid, cv_key.clone(), channel, source, &texts).await {
+    match candidates::sign_up(
+        &state.db,
+        campaign,
+        &valid,
+        cv_key.clone(),
+        channel,
+        source,
+        &texts,
+    )
+    .await
+    {
         Ok(outcome) => {
             tracing::info!(campaign = %campaign.slug, ?outcome, "sign-up recorded");
             Ok(outcome)

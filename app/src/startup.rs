@@ -117,7 +117,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then stops taking requests and jobs, and waits
     /// for those in flight.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let token = CancellationToken::new();
         let trigger = token.clone();
         tokio::spawn(async move {

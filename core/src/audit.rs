@@ -1,7 +1,10 @@
 //! The audit log: who did what to candidate data, and when.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::{NotSet, Set}, ConnectionTrait, EntityTrait};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ConnectionTrait, EntityTrait,
+};
 
 use crate::{Result, entities::audit_log};
 

@@ -147,7 +147,10 @@ mod tests {
         let now = Utc::now();
         assert_eq!(availability(&campaign("open"), now), Availability::Open);
         assert_eq!(availability(&campaign("closed"), now), Availability::Closed);
-        assert_eq!(availability(&campaign("draft"), now), Availability::NotYetOpen);
+        assert_eq!(
+            availability(&campaign("draft"), now),
+            Availability::NotYetOpen
+        );
         let mut c = campaign("open");
         c.closes_at = Some(now - Duration::hours(1));
         assert_eq!(availability(&c, now), Availability::Closed);

@@ -7,7 +7,6 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set, Unchanged},
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    TransactionTrait,
     TryInsertResult,
 };
 use serde::{Deserialize, Serialize};
@@ -88,7 +87,7 @@ pub async fn sign_up(
 ) -> Result<SignupOutcome> {
     let now = Utc::now();
     let source = source.normalised();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let inserted = candidate::Entity::insert(candidate::ActiveModel {
         id: NotSet,
         email: Set(valid.email.to_string()),
@@ -124,7 +123,17 @@ pub async fn sign_up(
             let candidate_id = result.last_insert_id;
             replace_citizenships(&txn, candidate_id, valid).await?;
             grant_consents(&txn, candidate_id, valid, texts, channel, now).await?;
-            insert_signup(&txn, campaign.id, candidate_id, "new", None, channel, &source, now).await?;
+            insert_signup(
+                &txn,
+                campaign.id,
+                candidate_id,
+                "new",
+                None,
+                channel,
+                &source,
+                now,
+            )
+            .await?;
             queue::enqueue(
                 &txn,
                 CANDIDATE_EMAIL_QUEUE,
@@ -300,7 +309,10 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmation {
     /// The address is confirmed (and, for a repeat sign-up, its answers applied).
-    Confirmed { candidate_id: i64, applied_changes: bool },
+    Confirmed {
+        candidate_id: i64,
+        applied_changes: bool,
+    },
     /// The link was used before.
     AlreadyUsed,
     /// The link is too old.
@@ -316,14 +328,15 @@ pub async fn confirm(
     catalog: &Catalog,
     texts: &CurrentTexts,
 ) -> Result<Confirmation> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let token = match tokens::find(&txn, raw_token).await? {
         Lookup::Valid(token) => token,
         Lookup::Used(_) => return Ok(Confirmation::AlreadyUsed),
         Lookup::Expired(_) => return Ok(Confirmation::Expired),
         Lookup::Unknown => return Ok(Confirmation::Unknown),
     };
-    let purpose_ok = token.purpose == Purpose::Confirm.as_str() || token.purpose == Purpose::Apply.as_str();
+    let purpose_ok =
+        token.purpose == Purpose::Confirm.as_str() || token.purpose == Purpose::Apply.as_str();
     let Some(candidate_id) = token.candidate_id.filter(|_| purpose_ok) else {
         return Ok(Confirmation::Unknown);
     };
@@ -337,14 +350,14 @@ pub async fn confirm(
     let mut applied_changes = false;
     let mut update: candidate::ActiveModel = candidate.clone().into();
     if token.purpose == Purpose::Apply.as_str() {
-        let signup = token
-            .subject_id
-            .map(|id| find_signup(&txn, id));
+        let signup = token.subject_id.map(|id| find_signup(&txn, id));
         let signup = match signup {
             Some(fut) => fut.await?,
             None => None,
         };
-        if let Some(signup) = signup.filter(|s| s.candidate_id == candidate_id && s.applied_at.is_none()) {
+        if let Some(signup) =
+            signup.filter(|s| s.candidate_id == candidate_id && s.applied_at.is_none())
+        {
             if let Some(pending) = signup.pending_answers.clone() {
                 let pending: PendingAnswers = serde_json::from_value(pending)?;
                 // Valid when submitted; re-checked in case the profession list changed.
@@ -374,7 +387,11 @@ pub async fn confirm(
     audit::record(
         &txn,
         Actor::Candidate(candidate_id),
-        if applied_changes { "candidate.changes_confirmed" } else { "candidate.confirmed" },
+        if applied_changes {
+            "candidate.changes_confirmed"
+        } else {
+            "candidate.confirmed"
+        },
         "candidate",
         Some(candidate_id),
         None,

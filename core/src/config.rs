@@ -47,6 +47,7 @@ impl Settings {
 
     /// Reads settings through `lookup`, so tests can pass their own environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let lookup = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
         let app_env = match lookup("APP_ENV").as_deref() {
             None | Some("development") => AppEnv::Development,
             Some("production") => AppEnv::Production,
@@ -80,14 +81,15 @@ impl Settings {
         }
         let secret_key = match lookup("SECRET_KEY") {
             Some(key) if key.len() < 32 => {
-                return Err(Error::Config("SECRET_KEY must be at least 32 characters".into()));
+                return Err(Error::Config(
+                    "SECRET_KEY must be at least 32 characters".into(),
+                ));
             }
             Some(key) => key,
             None => development_secret(&data_dir)?,
         };
-        let database_url = lookup("DATABASE_URL").unwrap_or_else(|| {
-            format!("sqlite://{}/talentpool.db?mode=rwc", data_dir.display())
-        });
+        let database_url = lookup("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/talentpool.db?mode=rwc", data_dir.display()));
         Ok(Self {
             app_env,
             database_url,
@@ -151,8 +153,10 @@ mod tests {
     use super::*;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Settings::from_lookup(|key| vars.get(key).cloned())
     }
 
@@ -169,7 +173,10 @@ mod tests {
         // The development secret is kept and reused.
         let again = settings(&[("DATA_DIR", &dir)]).expect("defaults");
         use secrecy::ExposeSecret;
-        assert_eq!(s.secret_key.expose_secret(), again.secret_key.expose_secret());
+        assert_eq!(
+            s.secret_key.expose_secret(),
+            again.secret_key.expose_secret()
+        );
     }
 
     #[test]
@@ -191,7 +198,8 @@ mod tests {
 
     #[test]
     fn bad_numbers_are_reported() {
-        let err = settings(&[("PORT", "eighty"), ("SECRET_KEY", &"k".repeat(32))]).expect_err("bad port");
+        let err =
+            settings(&[("PORT", "eighty"), ("SECRET_KEY", &"k".repeat(32))]).expect_err("bad port");
         assert!(err.to_string().contains("PORT"));
     }
 }

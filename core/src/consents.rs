@@ -62,7 +62,9 @@ pub async fn current_texts(db: &impl ConnectionTrait, language: &str) -> Result<
         rows.iter()
             .find(|row| row.kind == kind.as_str())
             .cloned()
-            .ok_or_else(|| Error::Invalid(format!("no {} consent text in {language}", kind.as_str())))
+            .ok_or_else(|| {
+                Error::Invalid(format!("no {} consent text in {language}", kind.as_str()))
+            })
     };
     Ok(CurrentTexts {
         pool: latest(Kind::Pool)?,
@@ -124,7 +126,10 @@ pub async fn withdraw(
     Ok(())
 }
 
-pub async fn for_candidate(db: &impl ConnectionTrait, candidate_id: i64) -> Result<Vec<consent::Model>> {
+pub async fn for_candidate(
+    db: &impl ConnectionTrait,
+    candidate_id: i64,
+) -> Result<Vec<consent::Model>> {
     Ok(consent::Entity::find()
         .filter(consent::Column::CandidateId.eq(candidate_id))
         .order_by_asc(consent::Column::Id)

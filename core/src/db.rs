@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::Result;
 
@@ -36,6 +39,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
     Ok(Database::connect(options).await?)
 }
 
+/// Begins a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so that a transaction which reads first cannot fail with
+/// "database is locked" when it later writes; PostgreSQL ignores the option.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    Ok(db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?)
+}
+
 /// After apalis's setup (which turns `synchronous` off on one connection), restore the
 /// durability we chose on every pooled connection we can reach.
 pub async fn restore_sqlite_pragmas(db: &DatabaseConnection) -> Result<()> {
@@ -46,7 +61,9 @@ pub async fn restore_sqlite_pragmas(db: &DatabaseConnection) -> Result<()> {
 }
 
 fn sqlite_file(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
 }
@@ -57,7 +74,10 @@ mod tests {
 
     #[test]
     fn finds_sqlite_file_paths() {
-        assert_eq!(sqlite_file("sqlite://data/tp.db?mode=rwc").as_deref(), Some("data/tp.db"));
+        assert_eq!(
+            sqlite_file("sqlite://data/tp.db?mode=rwc").as_deref(),
+            Some("data/tp.db")
+        );
         assert_eq!(sqlite_file("sqlite::memory:"), None);
     }
 }

@@ -2,8 +2,8 @@
 //! connection and entities, domain types, reference data, tokens, file storage and mail.
 
 pub mod audit;
-pub mod candidates;
 pub mod campaigns;
+pub mod candidates;
 pub mod config;
 pub mod consents;
 pub mod db;

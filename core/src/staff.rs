@@ -1,6 +1,6 @@
 //! Secretariat staff accounts. Passwords are stored as argon2id PHC strings.
 
-use argon2::{Argon2, PasswordHasher, PasswordVerifier, PasswordHash};
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
@@ -35,7 +35,12 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 pub async fn create_admin(db: &impl ConnectionTrait, email: &str, password: &str) -> Result<i64> {
     let email = CandidateEmail::parse(email).map_err(|m| Error::Invalid(m.to_owned()))?;
     let password_hash = hash_password(password)?;
-    let name = email.as_str().split('@').next().unwrap_or("admin").to_owned();
+    let name = email
+        .as_str()
+        .split('@')
+        .next()
+        .unwrap_or("admin")
+        .to_owned();
     let result = staff_user::Entity::insert(staff_user::ActiveModel {
         id: NotSet,
         email: Set(email.into_inner()),

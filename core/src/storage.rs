@@ -98,7 +98,10 @@ mod tests {
         let root = std::env::temp_dir().join(format!("tp-store-{}", uuid::Uuid::new_v4()));
         let store = LocalDir::new(&root);
         store.put("cv-1.pdf", b"hello").await.expect("put");
-        assert_eq!(store.get("cv-1.pdf").await.expect("get"), Some(b"hello".to_vec()));
+        assert_eq!(
+            store.get("cv-1.pdf").await.expect("get"),
+            Some(b"hello".to_vec())
+        );
         store.delete("cv-1.pdf").await.expect("delete");
         assert_eq!(store.get("cv-1.pdf").await.expect("get"), None);
         assert!(store.put("../escape", b"x").await.is_err());

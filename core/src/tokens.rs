@@ -77,7 +77,11 @@ pub enum Lookup {
 
 pub async fn find(db: &impl ConnectionTrait, raw: &str) -> Result<Lookup> {
     // A raw token is 43 URL-safe characters; anything else cannot match.
-    if raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if raw.len() > 64
+        || !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Ok(Lookup::Unknown);
     }
     let found = token::Entity::find()
@@ -113,7 +117,10 @@ mod tests {
         let b = generate();
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
         assert_eq!(hash(&a).len(), 64);
         assert_ne!(hash(&a), hash(&b));
     }

@@ -43,7 +43,12 @@ pub async fn handle(
             if signup.applied_at.is_some() {
                 return Ok(());
             }
-            (signup.candidate_id, Some(signup), Purpose::Apply, "confirm_changes")
+            (
+                signup.candidate_id,
+                Some(signup),
+                Purpose::Apply,
+                "confirm_changes",
+            )
         }
     };
     let Some(candidate) = candidates::find(&ctx.db, candidate_id).await? else {
@@ -55,7 +60,10 @@ pub async fn handle(
     }
     let signup = match signup_id {
         Some(signup) => Some(signup),
-        None => candidates::signups(&ctx.db, candidate_id).await?.into_iter().next(),
+        None => candidates::signups(&ctx.db, candidate_id)
+            .await?
+            .into_iter()
+            .next(),
     };
     let campaign_title = match &signup {
         Some(s) => campaign::Entity::find_by_id(s.campaign_id)
@@ -69,11 +77,18 @@ pub async fn handle(
         &ctx.db,
         purpose,
         candidate_id,
-        signup.as_ref().filter(|_| purpose == Purpose::Apply).map(|s| s.id),
+        signup
+            .as_ref()
+            .filter(|_| purpose == Purpose::Apply)
+            .map(|s| s.id),
         Duration::hours(valid_hours),
     )
     .await?;
-    let first_name = candidate.full_name.split_whitespace().next().unwrap_or("there");
+    let first_name = candidate
+        .full_name
+        .split_whitespace()
+        .next()
+        .unwrap_or("there");
     let rendered = mail::render(
         template,
         &ConfirmContext {
@@ -89,7 +104,14 @@ pub async fn handle(
         },
     )?;
     let outcome = ctx.mailer.send(&candidate.email, &rendered).await;
-    mail::log(&ctx.db, Some(candidate_id), &candidate.email, &rendered, &outcome).await?;
+    mail::log(
+        &ctx.db,
+        Some(candidate_id),
+        &candidate.email,
+        &rendered,
+        &outcome,
+    )
+    .await?;
     match outcome {
         Ok(_) => Ok(()),
         Err(SendError::Temporary(e)) => Err(e.into()),

@@ -57,7 +57,11 @@ fn backoff() -> Result<ExponentialBackoff<HasherRng>, Error> {
 
 /// Runs the workers until `shutdown` is cancelled; then waits for running jobs.
 pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result<(), Error> {
-    let poll = Duration::from_millis(ctx.settings.job_poll_millis);
+    // apalis's interval poll strategy can stop waking an idle worker; its heartbeat
+    // timer always does. So the heartbeat runs at the poll interval, and a worker counts
+    // as gone only after a minute of missed heartbeats.
+    let poll = Duration::from_millis(ctx.settings.job_poll_millis.max(10));
+    let missed_heartbeats = usize::try_from((60_000 / poll.as_millis()).max(2)).unwrap_or(2);
     let backoff = backoff()?;
     let signal = async move {
         shutdown.cancelled().await;
@@ -66,8 +70,12 @@ pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result
     let monitor = match ctx.db.get_database_backend() {
         DbBackend::Sqlite => {
             let pool = ctx.db.get_sqlite_connection_pool().clone();
-            let storage = SqliteStorage::<CandidateEmail>::new(&pool)
-                .with_config(SqliteConfig::default().queue(CANDIDATE_EMAIL_QUEUE));
+            let storage = SqliteStorage::<CandidateEmail>::new(&pool).with_config(
+                SqliteConfig::default()
+                    .queue(CANDIDATE_EMAIL_QUEUE)
+                    .heartbeat_interval(poll)
+                    .missed_heartbeats(missed_heartbeats),
+            );
             Monitor::new().register(move |_restarts| {
                 WorkerBuilder::new(worker_name(CANDIDATE_EMAIL_QUEUE))
                     .backend(storage.clone().poll_with_interval(poll))
@@ -79,8 +87,12 @@ pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result
         }
         DbBackend::Postgres => {
             let pool = ctx.db.get_postgres_connection_pool().clone();
-            let storage = PostgresStorage::<CandidateEmail>::new(&pool)
-                .with_config(PgConfig::default().queue(CANDIDATE_EMAIL_QUEUE));
+            let storage = PostgresStorage::<CandidateEmail>::new(&pool).with_config(
+                PgConfig::default()
+                    .queue(CANDIDATE_EMAIL_QUEUE)
+                    .heartbeat_interval(poll)
+                    .missed_heartbeats(missed_heartbeats),
+            );
             Monitor::new().register(move |_restarts| {
                 let strategy = Strategy::new()
                     .stream(Pubsub::new(pool.clone(), CANDIDATE_EMAIL_QUEUE.to_owned()))

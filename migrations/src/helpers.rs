@@ -31,7 +31,8 @@ pub fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatem
 /// A unique index on `table(columns…)`.
 pub fn unique(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut stmt = index(table, columns);
-    stmt.name(format!("uq_{table}_{}", columns.join("_"))).unique();
+    stmt.name(format!("uq_{table}_{}", columns.join("_")))
+        .unique();
     stmt
 }
 

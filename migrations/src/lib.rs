@@ -2,6 +2,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
 mod m20261125_000001_reference_and_campaigns;
 mod m20261125_000002_candidates;
 mod m20261125_000003_mail_and_audit;
@@ -9,7 +10,6 @@ mod m20261125_000004_staff_and_companies;
 mod m20261125_000005_segments_forwards_newsletters;
 mod m20261125_000006_professions_data;
 mod m20261125_000007_consent_texts_v1;
-mod helpers;
 
 pub struct Migrator;
 

@@ -7,7 +7,12 @@ use crate::helpers::{create_all, drop_all, fk, index, unique};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const TABLES: &[&str] = &["professions", "campaigns", "campaign_professions", "consent_texts"];
+const TABLES: &[&str] = &[
+    "professions",
+    "campaigns",
+    "campaign_professions",
+    "consent_texts",
+];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -9,7 +9,13 @@ use crate::helpers::{create_all, drop_all, fk, index};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const TABLES: &[&str] = &["candidates", "candidate_citizenships", "signups", "consents", "tokens"];
+const TABLES: &[&str] = &[
+    "candidates",
+    "candidate_citizenships",
+    "signups",
+    "consents",
+    "tokens",
+];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -71,8 +77,18 @@ impl MigrationTrait for Migration {
             .col(string_len_null("utm_content", 200))
             .col(string_len_null("referrer", 500))
             .col(timestamp_with_time_zone("created_at"))
-            .foreign_key(&mut fk("signups", "campaign_id", "campaigns", ForeignKeyAction::Restrict))
-            .foreign_key(&mut fk("signups", "candidate_id", "candidates", ForeignKeyAction::Cascade))
+            .foreign_key(&mut fk(
+                "signups",
+                "campaign_id",
+                "campaigns",
+                ForeignKeyAction::Restrict,
+            ))
+            .foreign_key(&mut fk(
+                "signups",
+                "candidate_id",
+                "candidates",
+                ForeignKeyAction::Cascade,
+            ))
             .take();
         let consents = Table::create()
             .table("consents")
@@ -84,7 +100,12 @@ impl MigrationTrait for Migration {
             .col(string_len("granted_source", 16))
             .col(timestamp_with_time_zone_null("withdrawn_at"))
             .col(string_len_null("withdrawn_source", 16))
-            .foreign_key(&mut fk("consents", "candidate_id", "candidates", ForeignKeyAction::Cascade))
+            .foreign_key(&mut fk(
+                "consents",
+                "candidate_id",
+                "candidates",
+                ForeignKeyAction::Cascade,
+            ))
             .foreign_key(&mut fk(
                 "consents",
                 "consent_text_id",
@@ -102,7 +123,12 @@ impl MigrationTrait for Migration {
             .col(timestamp_with_time_zone("expires_at"))
             .col(timestamp_with_time_zone_null("used_at"))
             .col(timestamp_with_time_zone("created_at"))
-            .foreign_key(&mut fk("tokens", "candidate_id", "candidates", ForeignKeyAction::Cascade))
+            .foreign_key(&mut fk(
+                "tokens",
+                "candidate_id",
+                "candidates",
+                ForeignKeyAction::Cascade,
+            ))
             .take();
         create_all(
             manager,

@@ -24,7 +24,12 @@ impl MigrationTrait for Migration {
             .col(string_len("status", 16))
             .col(text_null("error"))
             .col(timestamp_with_time_zone("created_at"))
-            .foreign_key(&mut fk("email_log", "candidate_id", "candidates", ForeignKeyAction::SetNull))
+            .foreign_key(&mut fk(
+                "email_log",
+                "candidate_id",
+                "candidates",
+                ForeignKeyAction::SetNull,
+            ))
             .take();
         let outbox = Table::create()
             .table("outbox_messages")

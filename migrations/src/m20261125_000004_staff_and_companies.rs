@@ -64,8 +64,18 @@ impl MigrationTrait for Migration {
             .col(big_integer("company_id"))
             .col(big_integer("campaign_id"))
             .primary_key(Index::create().col("company_id").col("campaign_id"))
-            .foreign_key(&mut fk("company_campaigns", "company_id", "companies", ForeignKeyAction::Cascade))
-            .foreign_key(&mut fk("company_campaigns", "campaign_id", "campaigns", ForeignKeyAction::Cascade))
+            .foreign_key(&mut fk(
+                "company_campaigns",
+                "company_id",
+                "companies",
+                ForeignKeyAction::Cascade,
+            ))
+            .foreign_key(&mut fk(
+                "company_campaigns",
+                "campaign_id",
+                "campaigns",
+                ForeignKeyAction::Cascade,
+            ))
             .take();
         let company_users = Table::create()
             .table("company_users")
@@ -78,11 +88,23 @@ impl MigrationTrait for Migration {
             .col(timestamp_with_time_zone("created_at"))
             .col(timestamp_with_time_zone_null("last_login_at"))
             .col(timestamp_with_time_zone_null("disabled_at"))
-            .foreign_key(&mut fk("company_users", "company_id", "companies", ForeignKeyAction::Cascade))
+            .foreign_key(&mut fk(
+                "company_users",
+                "company_id",
+                "companies",
+                ForeignKeyAction::Cascade,
+            ))
             .take();
         create_all(
             manager,
-            vec![staff, api_tokens, sessions, companies, company_campaigns, company_users],
+            vec![
+                staff,
+                api_tokens,
+                sessions,
+                companies,
+                company_campaigns,
+                company_users,
+            ],
             vec![
                 index("sessions", &["expires_at"]),
                 index("company_users", &["company_id"]),

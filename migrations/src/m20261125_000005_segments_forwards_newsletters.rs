@@ -42,7 +42,12 @@ impl MigrationTrait for Migration {
             .col(timestamp_with_time_zone_null("expires_at"))
             .col(timestamp_with_time_zone_null("revoked_at"))
             .col(timestamp_with_time_zone("created_at"))
-            .foreign_key(&mut fk("forwards", "company_id", "companies", ForeignKeyAction::Cascade))
+            .foreign_key(&mut fk(
+                "forwards",
+                "company_id",
+                "companies",
+                ForeignKeyAction::Cascade,
+            ))
             .take();
         // One row per (company, candidate): forwarding again changes nothing.
         let company_candidates = Table::create()
@@ -56,9 +61,24 @@ impl MigrationTrait for Migration {
             .col(timestamp_with_time_zone_null("revoked_at"))
             .col(timestamp_with_time_zone("created_at"))
             .col(timestamp_with_time_zone("updated_at"))
-            .foreign_key(&mut fk("company_candidates", "company_id", "companies", ForeignKeyAction::Cascade))
-            .foreign_key(&mut fk("company_candidates", "candidate_id", "candidates", ForeignKeyAction::SetNull))
-            .foreign_key(&mut fk("company_candidates", "forward_id", "forwards", ForeignKeyAction::Cascade))
+            .foreign_key(&mut fk(
+                "company_candidates",
+                "company_id",
+                "companies",
+                ForeignKeyAction::Cascade,
+            ))
+            .foreign_key(&mut fk(
+                "company_candidates",
+                "candidate_id",
+                "candidates",
+                ForeignKeyAction::SetNull,
+            ))
+            .foreign_key(&mut fk(
+                "company_candidates",
+                "forward_id",
+                "forwards",
+                ForeignKeyAction::Cascade,
+            ))
             .take();
         // Status changes, notes and profile views of a company on one candidate.
         let events = Table::create()
@@ -92,7 +112,12 @@ impl MigrationTrait for Migration {
             .col(timestamp_with_time_zone_null("finished_at"))
             .col(timestamp_with_time_zone("created_at"))
             .col(timestamp_with_time_zone("updated_at"))
-            .foreign_key(&mut fk("newsletters", "segment_id", "segments", ForeignKeyAction::SetNull))
+            .foreign_key(&mut fk(
+                "newsletters",
+                "segment_id",
+                "segments",
+                ForeignKeyAction::SetNull,
+            ))
             .take();
         let deliveries = Table::create()
             .table("deliveries")
@@ -106,8 +131,18 @@ impl MigrationTrait for Migration {
             .col(timestamp_with_time_zone_null("next_attempt_at"))
             .col(timestamp_with_time_zone_null("sent_at"))
             .col(timestamp_with_time_zone("created_at"))
-            .foreign_key(&mut fk("deliveries", "newsletter_id", "newsletters", ForeignKeyAction::Cascade))
-            .foreign_key(&mut fk("deliveries", "candidate_id", "candidates", ForeignKeyAction::SetNull))
+            .foreign_key(&mut fk(
+                "deliveries",
+                "newsletter_id",
+                "newsletters",
+                ForeignKeyAction::Cascade,
+            ))
+            .foreign_key(&mut fk(
+                "deliveries",
+                "candidate_id",
+                "candidates",
+                ForeignKeyAction::SetNull,
+            ))
             .take();
         let suppressions = Table::create()
             .table("suppressions")
@@ -118,11 +153,22 @@ impl MigrationTrait for Migration {
             .take();
         create_all(
             manager,
-            vec![segments, forwards, company_candidates, events, newsletters, deliveries, suppressions],
+            vec![
+                segments,
+                forwards,
+                company_candidates,
+                events,
+                newsletters,
+                deliveries,
+                suppressions,
+            ],
             vec![
                 unique("company_candidates", &["company_id", "candidate_id"]),
                 index("company_candidates", &["candidate_id"]),
-                index("company_candidate_events", &["company_candidate_id", "created_at"]),
+                index(
+                    "company_candidate_events",
+                    &["company_candidate_id", "created_at"],
+                ),
                 unique("deliveries", &["newsletter_id", "candidate_id"]),
                 index("deliveries", &["newsletter_id", "status", "id"]),
                 index("newsletters", &["status", "send_at"]),

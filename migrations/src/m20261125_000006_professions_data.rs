@@ -29,11 +29,16 @@ impl MigrationTrait for Migration {
         let rows = rows()?;
         for chunk in rows.chunks(200) {
             let mut insert = Query::insert();
-            insert
-                .into_table("professions")
-                .columns(["code", "level", "title", "parent_code", "hidden"]);
+            insert.into_table("professions").columns([
+                "code",
+                "level",
+                "title",
+                "parent_code",
+                "hidden",
+            ]);
             for row in chunk {
-                let parent = (row.code.len() > 1).then(|| row.code[..row.code.len() - 1].to_owned());
+                let parent =
+                    (row.code.len() > 1).then(|| row.code[..row.code.len() - 1].to_owned());
                 insert.values_panic([
                     row.code.clone().into(),
                     row.level.into(),

@@ -25,9 +25,13 @@ const TEXTS: [(&str, &str); 3] = [
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let mut insert = Query::insert();
-        insert
-            .into_table("consent_texts")
-            .columns(["kind", "version", "language", "body", "published_at"]);
+        insert.into_table("consent_texts").columns([
+            "kind",
+            "version",
+            "language",
+            "body",
+            "published_at",
+        ]);
         for (kind, body) in TEXTS {
             insert.values_panic([
                 kind.into(),

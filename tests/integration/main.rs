@@ -1,1 +1,10 @@
+//! Integration tests: the real application on a random port, against SQLite and
+//! PostgreSQL, with mail received by a real SMTP server.
 
+mod helpers;
+
+mod confirmation;
+mod pages;
+mod repeat_signup;
+mod signup_api;
+mod signup_form;

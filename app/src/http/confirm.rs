@@ -25,24 +25,26 @@ pub async fn confirm(
     let texts = consents::current_texts(&state.db, "en").await?;
     let outcome = candidates::confirm(&state.db, &token, &state.catalog, &texts).await?;
     let (status, ctx) = match outcome {
-        Confirmation::Confirmed { applied_changes, .. } => (
+        Confirmation::Confirmed {
+            applied_changes, ..
+        } => (
             StatusCode::OK,
             context! { outcome => "confirmed", title => "Thank you!", applied_changes },
         ),
         Confirmation::AlreadyUsed => (
             StatusCode::GONE,
             context! { outcome => "used", title => "This link was used already",
-                detail => "Each link works once. If you confirmed before, you are all set. Otherwise, ask for a new link below." },
+            detail => "Each link works once. If you confirmed before, you are all set. Otherwise, ask for a new link below." },
         ),
         Confirmation::Expired => (
             StatusCode::GONE,
             context! { outcome => "expired", title => "This link has expired",
-                detail => "For your security, links work only for a limited time. Ask for a new one below." },
+            detail => "For your security, links work only for a limited time. Ask for a new one below." },
         ),
         Confirmation::Unknown => (
             StatusCode::NOT_FOUND,
             context! { outcome => "unknown", title => "This link does not work",
-                detail => "Check that you copied the whole link from the email, or ask for a new one below." },
+            detail => "Check that you copied the whole link from the email, or ask for a new one below." },
         ),
     };
     let csrf_token = csrf
@@ -54,7 +56,10 @@ pub async fn confirm(
     Ok((status, csrf, page).into_response())
 }
 
-pub async fn resend_form(State(state): State<AppState>, csrf: CsrfToken) -> Result<Response, Error> {
+pub async fn resend_form(
+    State(state): State<AppState>,
+    csrf: CsrfToken,
+) -> Result<Response, Error> {
     let csrf_token = csrf
         .authenticity_token()
         .map_err(|e| anyhow::anyhow!("CSRF token: {e:?}"))?;

@@ -29,7 +29,10 @@ pub async fn outbox(State(state): State<AppState>) -> Result<Response, Error> {
         .into_response())
 }
 
-pub async fn message(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, Error> {
+pub async fn message(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, Error> {
     let message = outbox_message::Entity::find_by_id(id)
         .one(&state.db)
         .await?

@@ -84,7 +84,9 @@ impl FormData {
     }
 
     pub fn optional(&self, name: &str) -> Option<String> {
-        self.get(name).map(str::to_owned).filter(|v| !v.trim().is_empty())
+        self.get(name)
+            .map(str::to_owned)
+            .filter(|v| !v.trim().is_empty())
     }
 
     pub fn all(&self, name: &str) -> Vec<String> {
@@ -97,8 +99,12 @@ impl FormData {
 
     /// A ticked checkbox sends its value; an unticked one sends nothing.
     pub fn checked(&self, name: &str) -> bool {
-        self.get(name)
-            .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "on" | "yes" | "1"))
+        self.get(name).is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "true" | "on" | "yes" | "1"
+            )
+        })
     }
 
     /// The sign-up answers with their public field names.

@@ -43,7 +43,15 @@ pub async fn show(
     csrf: CsrfToken,
 ) -> Result<Response, Error> {
     let campaign = open_campaign(&state, &slug).await?;
-    let page = render(&state, &campaign, &csrf, &Map::new(), &FieldErrors::default(), &source.normalised()).await?;
+    let page = render(
+        &state,
+        &campaign,
+        &csrf,
+        &Map::new(),
+        &FieldErrors::default(),
+        &source.normalised(),
+    )
+    .await?;
     Ok((csrf, page).into_response())
 }
 
@@ -77,18 +85,34 @@ pub async fn submit(
     match signups::submit(&state, &campaign, submission).await {
         Ok(_) => Ok(thanks),
         Err(Error::Validation(errors)) => {
-            let page = render(&state, &campaign, &csrf, &entered_values(&form), &errors, &source).await?;
+            let page = render(
+                &state,
+                &campaign,
+                &csrf,
+                &entered_values(&form),
+                &errors,
+                &source,
+            )
+            .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, csrf, page).into_response())
         }
         Err(e) => Err(e),
     }
 }
 
-pub async fn thanks(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Response, Error> {
-    let campaign = campaigns::find_by_slug(&state.db, &slug).await?.ok_or(Error::NotFound)?;
+pub async fn thanks(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, Error> {
+    let campaign = campaigns::find_by_slug(&state.db, &slug)
+        .await?
+        .ok_or(Error::NotFound)?;
     Ok(state
         .views
-        .render("thanks.html", context! { campaign => context! { title => campaign.title } })?
+        .render(
+            "thanks.html",
+            context! { campaign => context! { title => campaign.title } },
+        )?
         .into_response())
 }
 
@@ -111,7 +135,13 @@ fn entered_values(form: &FormData) -> Map<String, Json> {
         values.insert(name.into(), json!(form.text(name)));
     }
     values.insert("citizenship".into(), json!(form.all("citizenship")));
-    for name in ["work_permit_norway", "has_partner", "consent_pool", "consent_share", "consent_newsletter"] {
+    for name in [
+        "work_permit_norway",
+        "has_partner",
+        "consent_pool",
+        "consent_share",
+        "consent_newsletter",
+    ] {
         values.insert(name.into(), json!(form.checked(name)));
     }
     values

@@ -37,7 +37,10 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     // Public writes are limited per client IP (behind Fly's proxy: X-Forwarded-For).
     let limited = Router::new()
-        .route("/c/{slug}", post(landing::submit).layer(DefaultBodyLimit::max(MAX_FORM_BYTES)))
+        .route(
+            "/c/{slug}",
+            post(landing::submit).layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
+        )
         .route("/confirm/resend", post(confirm::resend))
         .route("/api/v1/signups", post(api::signups::create));
     let limited = rate_limited(limited, state.settings.signup_rate_per_minute);

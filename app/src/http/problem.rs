@@ -52,8 +52,12 @@ impl From<Error> for Problem {
     fn from(e: Error) -> Self {
         match e {
             Error::Validation(errors) => {
-                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid input")
-                    .detail("One or more fields are invalid; see `errors`.");
+                let mut p = Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation",
+                    "Invalid input",
+                )
+                .detail("One or more fields are invalid; see `errors`.");
                 p.errors = errors
                     .iter()
                     .map(|(field, message)| FieldProblem {
@@ -71,7 +75,11 @@ impl From<Error> for Problem {
             Error::Csrf => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Error::Unexpected(e) => {
                 tracing::error!(error = ?e, "API request failed");
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                )
             }
         }
     }
@@ -86,10 +94,12 @@ impl From<talentpool_core::Error> for Problem {
 impl From<JsonRejection> for Problem {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::JsonDataError(e) => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid input")
-                    .detail(e.body_text())
-            }
+            JsonRejection::JsonDataError(e) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid input",
+            )
+            .detail(e.body_text()),
             JsonRejection::MissingJsonContentType(_) => Problem::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",

@@ -61,7 +61,10 @@ mod tests {
     use super::*;
 
     fn countries(codes: &[&str]) -> Vec<Country> {
-        codes.iter().map(|c| Country::parse(c).expect("known code")).collect()
+        codes
+            .iter()
+            .map(|c| Country::parse(c).expect("known code"))
+            .collect()
     }
 
     #[test]
@@ -71,14 +74,38 @@ mod tests {
 
     #[test]
     fn any_free_movement_citizenship_counts() {
-        assert_eq!(EuStatus::from_citizenships(&countries(&["PL"])), EuStatus::EuEea);
-        assert_eq!(EuStatus::from_citizenships(&countries(&["CH"])), EuStatus::EuEea);
-        assert_eq!(EuStatus::from_citizenships(&countries(&["NO"])), EuStatus::EuEea);
-        assert_eq!(EuStatus::from_citizenships(&countries(&["IN"])), EuStatus::NonEu);
-        assert_eq!(EuStatus::from_citizenships(&countries(&["GB"])), EuStatus::NonEu);
+        assert_eq!(
+            EuStatus::from_citizenships(&countries(&["PL"])),
+            EuStatus::EuEea
+        );
+        assert_eq!(
+            EuStatus::from_citizenships(&countries(&["CH"])),
+            EuStatus::EuEea
+        );
+        assert_eq!(
+            EuStatus::from_citizenships(&countries(&["NO"])),
+            EuStatus::EuEea
+        );
+        assert_eq!(
+            EuStatus::from_citizenships(&countries(&["IN"])),
+            EuStatus::NonEu
+        );
+        assert_eq!(
+            EuStatus::from_citizenships(&countries(&["GB"])),
+            EuStatus::NonEu
+        );
         // Dual citizens: one EU citizenship is enough, in either order.
-        assert_eq!(EuStatus::from_citizenships(&countries(&["BR", "PT"])), EuStatus::EuEea);
-        assert_eq!(EuStatus::from_citizenships(&countries(&["IE", "US"])), EuStatus::EuEea);
-        assert_eq!(EuStatus::from_citizenships(&countries(&["US", "CA"])), EuStatus::NonEu);
+        assert_eq!(
+            EuStatus::from_citizenships(&countries(&["BR", "PT"])),
+            EuStatus::EuEea
+        );
+        assert_eq!(
+            EuStatus::from_citizenships(&countries(&["IE", "US"])),
+            EuStatus::EuEea
+        );
+        assert_eq!(
+            EuStatus::from_citizenships(&countries(&["US", "CA"])),
+            EuStatus::NonEu
+        );
     }
 }

@@ -77,7 +77,9 @@ impl EducationLevel {
     ];
 
     pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|level| level.code() == raw.trim())
+        Self::ALL
+            .into_iter()
+            .find(|level| level.code() == raw.trim())
     }
 
     pub fn code(&self) -> &'static str {
@@ -116,7 +118,10 @@ mod tests {
 
     #[test]
     fn education_levels_parse() {
-        assert_eq!(EducationLevel::parse("master"), Some(EducationLevel::Master));
+        assert_eq!(
+            EducationLevel::parse("master"),
+            Some(EducationLevel::Master)
+        );
         assert_eq!(EducationLevel::parse("phd"), None);
     }
 }

@@ -32,13 +32,25 @@ mod tests {
 
     #[test]
     fn accepts_e164_with_separators() {
-        assert_eq!(Phone::parse("+47 912 34 567").map(|p| p.0), Some("+4791234567".into()));
-        assert_eq!(Phone::parse("+91-98765-43210").map(|p| p.0), Some("+919876543210".into()));
+        assert_eq!(
+            Phone::parse("+47 912 34 567").map(|p| p.0),
+            Some("+4791234567".into())
+        );
+        assert_eq!(
+            Phone::parse("+91-98765-43210").map(|p| p.0),
+            Some("+919876543210".into())
+        );
     }
 
     #[test]
     fn rejects_non_e164() {
-        for bad in ["91234567", "+0123456789", "+12", "+1234567890123456", "+47 abc"] {
+        for bad in [
+            "91234567",
+            "+0123456789",
+            "+12",
+            "+1234567890123456",
+            "+47 abc",
+        ] {
             assert!(Phone::parse(bad).is_none(), "{bad:?} accepted");
         }
     }

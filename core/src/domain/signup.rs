@@ -116,7 +116,12 @@ impl FieldErrors {
     }
 
     fn sort(&mut self) {
-        let rank = |field: &str| FIELDS.iter().position(|f| *f == field).unwrap_or(FIELDS.len());
+        let rank = |field: &str| {
+            FIELDS
+                .iter()
+                .position(|f| *f == field)
+                .unwrap_or(FIELDS.len())
+        };
         self.0.sort_by_key(|(field, _)| rank(field));
     }
 }
@@ -153,7 +158,11 @@ impl ValidSignup {
         SignupInput {
             full_name: self.full_name.clone(),
             email: self.email.to_string(),
-            citizenship: self.citizenships.iter().map(|c| c.code().to_owned()).collect(),
+            citizenship: self
+                .citizenships
+                .iter()
+                .map(|c| c.code().to_owned())
+                .collect(),
             residence_country: self.residence_country.code().to_owned(),
             profession: self.profession.clone(),
             years_experience: Some(i64::from(self.years_experience)),
@@ -240,11 +249,10 @@ impl SignupInput {
             errors.add("residence_country", "Choose the country you live in.");
             None
         } else {
-            Country::parse(&self.residence_country)
-                .or_else(|| {
-                    errors.add("residence_country", "Choose a country from the list.");
-                    None
-                })
+            Country::parse(&self.residence_country).or_else(|| {
+                errors.add("residence_country", "Choose a country from the list.");
+                None
+            })
         };
 
         let profession = self.profession.trim().to_owned();
@@ -256,7 +264,10 @@ impl SignupInput {
 
         let years_experience = match self.years_experience {
             None => {
-                errors.add("years_experience", "Enter your years of experience (0 or more).");
+                errors.add(
+                    "years_experience",
+                    "Enter your years of experience (0 or more).",
+                );
                 0
             }
             Some(years) if !(0..=MAX_YEARS_EXPERIENCE).contains(&years) => {
@@ -308,14 +319,20 @@ impl SignupInput {
 
         let education_level = present(&self.education_level).and_then(|raw| {
             EducationLevel::parse(raw).or_else(|| {
-                errors.add("education_level", "Choose an education level from the list.");
+                errors.add(
+                    "education_level",
+                    "Choose an education level from the list.",
+                );
                 None
             })
         });
 
         let partner_profession = present(&self.partner_profession).map(str::to_owned);
         if partner_profession.as_deref().is_some_and(has_control_chars) {
-            errors.add("partner_profession", "Use letters, spaces and punctuation only.");
+            errors.add(
+                "partner_profession",
+                "Use letters, spaces and punctuation only.",
+            );
         }
 
         if !self.consent_pool {
@@ -343,7 +360,11 @@ impl SignupInput {
                     education_level,
                     work_permit_norway: self.work_permit_norway,
                     has_partner: self.has_partner,
-                    partner_profession: if self.has_partner { partner_profession } else { None },
+                    partner_profession: if self.has_partner {
+                        partner_profession
+                    } else {
+                        None
+                    },
                     consent_pool: self.consent_pool,
                     consent_share: self.consent_share,
                     consent_newsletter: self.consent_newsletter,
@@ -395,16 +416,37 @@ mod tests {
             ("full_name", Box::new(|i| i.full_name = "x".repeat(201))),
             ("email", Box::new(|i| i.email = "not-an-email".into())),
             ("citizenship", Box::new(|i| i.citizenship = vec![])),
-            ("citizenship", Box::new(|i| i.citizenship = vec!["XX".into()])),
-            ("residence_country", Box::new(|i| i.residence_country = "QQ".into())),
+            (
+                "citizenship",
+                Box::new(|i| i.citizenship = vec!["XX".into()]),
+            ),
+            (
+                "residence_country",
+                Box::new(|i| i.residence_country = "QQ".into()),
+            ),
             ("profession", Box::new(|i| i.profession = "9999".into())),
-            ("years_experience", Box::new(|i| i.years_experience = Some(-1))),
+            (
+                "years_experience",
+                Box::new(|i| i.years_experience = Some(-1)),
+            ),
             ("years_experience", Box::new(|i| i.years_experience = None)),
-            ("english_level", Box::new(|i| i.english_level = "fluent".into())),
-            ("norwegian_level", Box::new(|i| i.norwegian_level = String::new())),
-            ("linkedin_url", Box::new(|i| i.linkedin_url = Some("https://evil.example/in/x".into()))),
+            (
+                "english_level",
+                Box::new(|i| i.english_level = "fluent".into()),
+            ),
+            (
+                "norwegian_level",
+                Box::new(|i| i.norwegian_level = String::new()),
+            ),
+            (
+                "linkedin_url",
+                Box::new(|i| i.linkedin_url = Some("https://evil.example/in/x".into())),
+            ),
             ("phone", Box::new(|i| i.phone = Some("12345".into()))),
-            ("education_level", Box::new(|i| i.education_level = Some("phd".into()))),
+            (
+                "education_level",
+                Box::new(|i| i.education_level = Some("phd".into())),
+            ),
             ("consent_pool", Box::new(|i| i.consent_pool = false)),
         ];
         for (field, mutate) in cases {
@@ -446,6 +488,9 @@ mod tests {
         input.partner_profession = Some("Nurse".into());
         let valid = input.validate_with(is_profession).expect("valid");
         assert_eq!(valid.linkedin_url, None);
-        assert_eq!(valid.partner_profession, None, "no partner, no partner profession");
+        assert_eq!(
+            valid.partner_profession, None,
+            "no partner, no partner profession"
+        );
     }
 }

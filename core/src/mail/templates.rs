@@ -65,8 +65,12 @@ pub fn render<C: Serialize>(name: &'static str, ctx: &C) -> Result<Rendered> {
         .trim()
         .to_owned();
     let ctx = minijinja::context! { subject => subject.clone(), ..ctx };
-    let text = ENV.get_template(&format!("{name}/body.txt"))?.render(&ctx)?;
-    let html = ENV.get_template(&format!("{name}/body.html"))?.render(&ctx)?;
+    let text = ENV
+        .get_template(&format!("{name}/body.txt"))?
+        .render(&ctx)?;
+    let html = ENV
+        .get_template(&format!("{name}/body.html"))?
+        .render(&ctx)?;
     Ok(Rendered {
         template: name,
         subject,
@@ -104,6 +108,12 @@ mod tests {
 
     #[test]
     fn missing_variables_are_errors() {
-        assert!(render("confirm_signup", &minijinja::context! { first_name => "Ada" }).is_err());
+        assert!(
+            render(
+                "confirm_signup",
+                &minijinja::context! { first_name => "Ada" }
+            )
+            .is_err()
+        );
     }
 }

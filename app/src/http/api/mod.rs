@@ -8,7 +8,11 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Talent Pool API", version = "1", description = "Sign-ups (public) and the secretariat's API. Errors are application/problem+json."),
+    info(
+        title = "Talent Pool API",
+        version = "1",
+        description = "Sign-ups (public) and the secretariat's API. Errors are application/problem+json."
+    ),
     paths(signups::create),
     components(schemas(
         signups::SignupRequest,

@@ -50,15 +50,18 @@ pub struct SignupAccepted {
 )]
 pub async fn create(
     State(state): State<AppState>,
-    body: Result<Json<SignupRequest>, JsonRejection>,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<SignupAccepted>), Problem> {
-    let Json(request) = body?;
-    let campaign = open_campaign(&state, &request.campaign).await.map_err(|e| match e {
-        Error::NotFound => Problem::new(StatusCode::NOT_FOUND, "not-found", "Unknown campaign")
-            .detail(format!("No campaign has the slug {:?}.", request.campaign)),
-        Error::Gone => Problem::new(StatusCode::GONE, "gone", "The campaign is closed"),
-        other => other.into(),
-    })?;
+    let Json(body) = body?;
+    let request = parse(body)?;
+    let campaign = open_campaign(&state, &request.campaign)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound => Problem::new(StatusCode::NOT_FOUND, "not-found", "Unknown campaign")
+                .detail(format!("No campaign has the slug {:?}.", request.campaign)),
+            Error::Gone => Problem::new(StatusCode::GONE, "gone", "The campaign is closed"),
+            other => other.into(),
+        })?;
     signups::submit(
         &state,
         &campaign,
@@ -77,4 +80,41 @@ pub async fn create(
             status: "pending_confirmation",
         }),
     ))
+}
+
+/// Reads the body field by field, so that a value of the wrong type is reported with
+/// its field name.
+fn parse(body: serde_json::Value) -> Result<SignupRequest, Problem> {
+    let invalid = |field: &str, message: String| {
+        let mut errors = FieldErrors::default();
+        errors.add(field, message);
+        Problem::from(Error::Validation(errors))
+    };
+    let campaign = match body.get("campaign") {
+        Some(serde_json::Value::String(slug)) if !slug.trim().is_empty() => slug.trim().to_owned(),
+        _ => {
+            return Err(invalid(
+                "campaign",
+                "Give the campaign's slug as a string.".into(),
+            ));
+        }
+    };
+    let answers: SignupInput = serde_path_to_error::deserialize(&body).map_err(|e| {
+        let field = e.path().to_string();
+        let field = field
+            .split(['.', '['])
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let message = format!("{field}: {}", e.inner());
+        let mut problem = invalid(&field, message.clone());
+        problem.detail = Some(message);
+        problem
+    })?;
+    let source: SignupSource = serde_json::from_value(body).unwrap_or_default();
+    Ok(SignupRequest {
+        campaign,
+        answers,
+        source,
+    })
 }

@@ -1,0 +1,185 @@
+//! A real SMTP server in the test process: it speaks enough ESMTP for lettre and keeps
+//! every message it receives.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::{TcpListener, TcpStream},
+    sync::{Mutex, Notify},
+};
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub raw: Vec<u8>,
+}
+
+impl Received {
+    pub fn parsed(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default()
+            .parse(&self.raw)
+            .expect("a parseable message")
+    }
+
+    pub fn text(&self) -> String {
+        self.parsed()
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .expect("a text part")
+    }
+
+    pub fn html(&self) -> String {
+        self.parsed()
+            .body_html(0)
+            .map(|t| t.into_owned())
+            .expect("an HTML part")
+    }
+
+    pub fn subject(&self) -> String {
+        self.parsed().subject().unwrap_or_default().to_owned()
+    }
+
+    /// The first link in the text part that starts with `prefix`.
+    pub fn link(&self, prefix: &str) -> Option<String> {
+        let text = self.text();
+        text.split_whitespace()
+            .find(|w| w.starts_with(prefix))
+            .map(str::to_owned)
+    }
+}
+
+#[derive(Clone)]
+pub struct SmtpSink {
+    port: u16,
+    messages: Arc<Mutex<Vec<Received>>>,
+    arrived: Arc<Notify>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let sink = Self {
+            port: listener.local_addr()?.port(),
+            messages: Arc::default(),
+            arrived: Arc::default(),
+        };
+        let handle = sink.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let handle = handle.clone();
+                tokio::spawn(async move {
+                    let _ = handle.session(stream).await;
+                });
+            }
+        });
+        Ok(sink)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn messages(&self) -> Vec<Received> {
+        self.messages.lock().await.clone()
+    }
+
+    /// Messages to `address`.
+    pub async fn to(&self, address: &str) -> Vec<Received> {
+        self.messages()
+            .await
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
+            .collect()
+    }
+
+    /// Waits until `count` messages have reached `address`.
+    pub async fn wait_for(&self, address: &str, count: usize) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let notified = self.arrived.notified();
+            let found = self.to(address).await;
+            if found.len() >= count {
+                return found;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!(
+                    "{count} message(s) to {address} expected, {} arrived",
+                    found.len()
+                );
+            }
+        }
+    }
+
+    async fn session(&self, stream: TcpStream) -> std::io::Result<()> {
+        stream.set_nodelay(true)?;
+        let (read, mut write) = stream.into_split();
+        let mut reader = BufReader::new(read);
+        write.write_all(b"220 sink.test ESMTP ready\r\n").await?;
+        let mut from = String::new();
+        let mut to = Vec::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            let command = line.trim_end().to_owned();
+            let upper = command.to_ascii_uppercase();
+            if upper.starts_with("EHLO") {
+                write
+                    .write_all(
+                        b"250-sink.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 PIPELINING\r\n",
+                    )
+                    .await?;
+            } else if upper.starts_with("HELO") {
+                write.write_all(b"250 sink.test\r\n").await?;
+            } else if upper.starts_with("MAIL FROM:") {
+                from = address(&command[10..]);
+                to.clear();
+                write.write_all(b"250 OK\r\n").await?;
+            } else if upper.starts_with("RCPT TO:") {
+                to.push(address(&command[8..]));
+                write.write_all(b"250 OK\r\n").await?;
+            } else if upper == "DATA" {
+                write.write_all(b"354 go ahead\r\n").await?;
+                let mut raw = Vec::new();
+                loop {
+                    let mut data = String::new();
+                    if reader.read_line(&mut data).await? == 0 {
+                        return Ok(());
+                    }
+                    if data == ".\r\n" || data == ".\n" {
+                        break;
+                    }
+                    let unstuffed = data.strip_prefix('.').unwrap_or(&data);
+                    raw.extend_from_slice(unstuffed.as_bytes());
+                }
+                self.messages.lock().await.push(Received {
+                    from: from.clone(),
+                    to: std::mem::take(&mut to),
+                    raw,
+                });
+                self.arrived.notify_waiters();
+                write.write_all(b"250 OK queued\r\n").await?;
+            } else if upper == "RSET" || upper == "NOOP" {
+                write.write_all(b"250 OK\r\n").await?;
+            } else if upper == "QUIT" {
+                write.write_all(b"221 bye\r\n").await?;
+                return Ok(());
+            } else {
+                write.write_all(b"502 not implemented\r\n").await?;
+            }
+        }
+    }
+}
+
+fn address(arg: &str) -> String {
+    let arg = arg.trim();
+    let inner = arg
+        .split_once('<')
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .map_or(arg, |(addr, _)| addr);
+    inner.to_owned()
+}
