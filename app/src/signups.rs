@@ -78,10 +78,10 @@ pub async fn submit(
             Ok(outcome)
         }
         Err(e) => {
-            if let Some(key) = cv_key {
-                if let Err(cleanup) = state.files.delete(&key).await {
-                    tracing::warn!(error = %cleanup, "could not remove the CV of a failed sign-up");
-                }
+            if let Some(key) = cv_key
+                && let Err(cleanup) = state.files.delete(&key).await
+            {
+                tracing::warn!(error = %cleanup, "could not remove the CV of a failed sign-up");
             }
             Err(e.into())
         }

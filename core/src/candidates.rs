@@ -121,8 +121,17 @@ pub async fn sign_up(
     let outcome = match inserted {
         TryInsertResult::Inserted(result) => {
             let candidate_id = result.last_insert_id;
-            replace_citizenships(&txn, candidate_id, valid).await?;
-            grant_consents(&txn, candidate_id, valid, texts, channel, now).await?;
+            insert_citizenships(&txn, candidate_id, valid).await?;
+            consents::record_initial(
+                &txn,
+                candidate_id,
+                given_consents(valid)
+                    .filter(|(_, given)| *given)
+                    .map(|(kind, _)| (kind, texts.get(kind).id)),
+                channel,
+                now,
+            )
+            .await?;
             insert_signup(
                 &txn,
                 campaign.id,
@@ -233,6 +242,14 @@ async fn replace_citizenships(
         .filter(citizenship::Column::CandidateId.eq(candidate_id))
         .exec(db)
         .await?;
+    insert_citizenships(db, candidate_id, valid).await
+}
+
+async fn insert_citizenships(
+    db: &impl ConnectionTrait,
+    candidate_id: i64,
+    valid: &ValidSignup,
+) -> Result<()> {
     citizenship::Entity::insert_many(valid.citizenships.iter().map(|country| {
         citizenship::ActiveModel {
             candidate_id: Set(candidate_id),
@@ -242,6 +259,17 @@ async fn replace_citizenships(
     .exec_without_returning(db)
     .await?;
     Ok(())
+}
+
+fn given_consents(valid: &ValidSignup) -> impl Iterator<Item = (Kind, bool)> + '_ {
+    Kind::ALL.into_iter().map(|kind| {
+        let given = match kind {
+            Kind::Pool => valid.consent_pool,
+            Kind::Share => valid.consent_share,
+            Kind::Newsletter => valid.consent_newsletter,
+        };
+        (kind, given)
+    })
 }
 
 /// Brings the consent rows in line with the answers: grants what is given, withdraws
@@ -254,12 +282,7 @@ async fn grant_consents(
     source: &str,
     now: chrono::DateTime<Utc>,
 ) -> Result<()> {
-    for kind in Kind::ALL {
-        let given = match kind {
-            Kind::Pool => valid.consent_pool,
-            Kind::Share => valid.consent_share,
-            Kind::Newsletter => valid.consent_newsletter,
-        };
+    for (kind, given) in given_consents(valid) {
         if given {
             consents::grant(db, candidate_id, kind, texts.get(kind).id, source, now).await?;
         } else {

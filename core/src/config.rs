@@ -133,10 +133,10 @@ impl Settings {
 fn development_secret(data_dir: &std::path::Path) -> Result<String> {
     use rand::RngCore;
     let path = data_dir.join(".secret_key");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        if existing.trim().len() >= 32 {
-            return Ok(existing.trim().to_owned());
-        }
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && existing.trim().len() >= 32
+    {
+        return Ok(existing.trim().to_owned());
     }
     std::fs::create_dir_all(data_dir)?;
     let mut bytes = [0u8; 32];

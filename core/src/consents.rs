@@ -107,6 +107,32 @@ pub async fn grant(
     Ok(())
 }
 
+/// Records the consents of a new candidate (who has none yet) in one statement.
+pub async fn record_initial(
+    db: &impl ConnectionTrait,
+    candidate_id: i64,
+    granted: impl Iterator<Item = (Kind, i64)>,
+    source: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let rows: Vec<consent::ActiveModel> = granted
+        .map(|(kind, text_id)| consent::ActiveModel {
+            id: NotSet,
+            candidate_id: Set(candidate_id),
+            kind: Set(kind.as_str().to_owned()),
+            consent_text_id: Set(text_id),
+            granted_at: Set(at),
+            granted_source: Set(source.to_owned()),
+            withdrawn_at: Set(None),
+            withdrawn_source: Set(None),
+        })
+        .collect();
+    if !rows.is_empty() {
+        consent::Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
 /// Marks the active grant of `kind` withdrawn.
 pub async fn withdraw(
     db: &impl ConnectionTrait,

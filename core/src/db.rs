@@ -18,10 +18,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
         .acquire_timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(5));
     if url.starts_with("sqlite:") {
-        if let Some(path) = sqlite_file(url) {
-            if let Some(parent) = std::path::Path::new(&path).parent() {
-                std::fs::create_dir_all(parent)?;
-            }
+        if let Some(path) = sqlite_file(url)
+            && let Some(parent) = std::path::Path::new(&path).parent()
+        {
+            std::fs::create_dir_all(parent)?;
         }
         options
             .max_connections(8)

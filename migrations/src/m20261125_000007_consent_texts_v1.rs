@@ -38,7 +38,7 @@ impl MigrationTrait for Migration {
                 1.into(),
                 "en".into(),
                 body.into(),
-                Expr::current_timestamp().into(),
+                Expr::current_timestamp(),
             ]);
         }
         manager.exec_stmt(insert.take()).await

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod confirmation;
+mod emails;
 mod pages;
 mod repeat_signup;
 mod signup_api;

@@ -411,7 +411,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_gets_its_message() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut SignupInput)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut SignupInput)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("full_name", Box::new(|i| i.full_name = " ".into())),
             ("full_name", Box::new(|i| i.full_name = "x".repeat(201))),
             ("email", Box::new(|i| i.email = "not-an-email".into())),
