@@ -37,6 +37,9 @@ pub struct Settings {
     /// The data controller named in the privacy notice.
     pub controller_name: String,
     pub controller_email: String,
+    /// A header set by the proxy in front of the app with the client's IP, trusted for
+    /// rate limiting (Fly.io: `Fly-Client-IP`). Unset: the TCP peer address counts.
+    pub client_ip_header: Option<String>,
 }
 
 impl Settings {
@@ -114,6 +117,7 @@ impl Settings {
             job_poll_millis: number("JOB_POLL_MILLIS", 200)?,
             controller_name: lookup("CONTROLLER_NAME")
                 .unwrap_or_else(|| "the regional council's talent attraction secretariat".into()),
+            client_ip_header: lookup("CLIENT_IP_HEADER"),
             controller_email: lookup("CONTROLLER_EMAIL")
                 .unwrap_or_else(|| "privacy@talentpool.test".into()),
         })

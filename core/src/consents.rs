@@ -128,7 +128,9 @@ pub async fn record_initial(
         })
         .collect();
     if !rows.is_empty() {
-        consent::Entity::insert_many(rows).exec_without_returning(db).await?;
+        consent::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(())
 }

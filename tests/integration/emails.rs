@@ -16,7 +16,11 @@ fn redact(app: &TestApp, text: &str) -> String {
 fn headers(email: &Received) -> String {
     let parsed = email.parsed();
     let from = parsed.from().and_then(|f| f.first()).map(|a| {
-        format!("{} <{}>", a.name().unwrap_or_default(), a.address().unwrap_or_default())
+        format!(
+            "{} <{}>",
+            a.name().unwrap_or_default(),
+            a.address().unwrap_or_default()
+        )
     });
     format!(
         "From: {}\nTo: {}\nSubject: {}\nContent-Type: {}\n",
@@ -31,13 +35,23 @@ fn headers(email: &Received) -> String {
 }
 
 async fn confirmation_emails(app: &TestApp) {
-    assert_eq!(api_sign_up(app, &api_body("snap@example.com")).await.status(), 201);
+    assert_eq!(
+        api_sign_up(app, &api_body("snap@example.com"))
+            .await
+            .status(),
+        201
+    );
     let first = app.smtp.wait_for("snap@example.com", 1).await.remove(0);
     insta::assert_snapshot!("confirm_signup_headers", headers(&first));
     insta::assert_snapshot!("confirm_signup_text", redact(app, &first.text()));
     insta::assert_snapshot!("confirm_signup_html", redact(app, &first.html()));
 
-    assert_eq!(api_sign_up(app, &api_body("snap@example.com")).await.status(), 201);
+    assert_eq!(
+        api_sign_up(app, &api_body("snap@example.com"))
+            .await
+            .status(),
+        201
+    );
     let second = app.smtp.wait_for("snap@example.com", 2).await.remove(1);
     insta::assert_snapshot!("confirm_changes_text", redact(app, &second.text()));
     insta::assert_snapshot!("confirm_changes_html", redact(app, &second.html()));

@@ -1,6 +1,7 @@
 //! HTTP: the one place where routes are merged and middleware applied.
 
 pub mod api;
+pub mod client_ip;
 pub mod confirm;
 pub mod dev;
 pub mod error;
@@ -17,9 +18,7 @@ use axum::{
     http::{HeaderName, HeaderValue, header},
     routing::{get, post},
 };
-use tower_governor::{
-    GovernorLayer, governor::GovernorConfigBuilder, key_extractor::SmartIpKeyExtractor,
-};
+use tower_governor::{GovernorLayer, governor::GovernorConfigBuilder};
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
@@ -27,6 +26,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
+use self::client_ip::ClientIp;
 use crate::state::AppState;
 
 /// Largest sign-up form post: a 5 MB CV plus the fields, with room for encoding.
@@ -35,7 +35,7 @@ const MAX_FORM_BYTES: usize = 6 * 1024 * 1024;
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    // Public writes are limited per client IP (behind Fly's proxy: X-Forwarded-For).
+    // Public writes are limited per client IP (see `client_ip`).
     let limited = Router::new()
         .route(
             "/c/{slug}",
@@ -43,7 +43,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/confirm/resend", post(confirm::resend))
         .route("/api/v1/signups", post(api::signups::create));
-    let limited = rate_limited(limited, state.settings.signup_rate_per_minute);
+    let client_ip = ClientIp {
+        trusted_header: state.settings.client_ip_header.clone(),
+    };
+    let limited = rate_limited(limited, state.settings.signup_rate_per_minute, client_ip);
 
     let mut router = Router::new()
         .route("/", get(pages::home))
@@ -94,7 +97,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn rate_limited(router: Router<AppState>, per_minute: u32) -> Router<AppState> {
+fn rate_limited(
+    router: Router<AppState>,
+    per_minute: u32,
+    client_ip: ClientIp,
+) -> Router<AppState> {
     if per_minute == 0 {
         return router;
     }
@@ -102,7 +109,7 @@ fn rate_limited(router: Router<AppState>, per_minute: u32) -> Router<AppState> {
     let Some(config) = GovernorConfigBuilder::default()
         .per_millisecond(period_ms)
         .burst_size(per_minute.clamp(1, 10))
-        .key_extractor(SmartIpKeyExtractor)
+        .key_extractor(client_ip)
         .finish()
     else {
         return router;
