@@ -32,6 +32,25 @@ async fn health_and_openapi(app: &TestApp) {
     assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
     let post = &doc["paths"]["/api/v1/signups"]["post"];
     assert!(post["responses"]["201"].is_object());
+    let required = doc["components"]["schemas"]["SignupInput"]["required"]
+        .as_array()
+        .expect("required fields");
+    for field in [
+        "full_name",
+        "email",
+        "citizenship",
+        "residence_country",
+        "profession",
+        "years_experience",
+        "english_level",
+        "norwegian_level",
+        "consent_pool",
+    ] {
+        assert!(
+            required.iter().any(|r| r == field),
+            "{field} is documented as required"
+        );
+    }
     assert!(post["responses"]["422"]["content"]["application/problem+json"].is_object());
     let privacy = app
         .client
@@ -156,6 +175,18 @@ async fn development_outbox_keeps_mail_without_smtp() {
         .await
         .expect("body");
     assert!(message.contains("Confirm your sign-up"));
+    // The confirmation link is shown as a link, and it works.
+    let confirm =
+        attribute(&message, "ul a[href*='/confirm/']", "href").expect("a confirmation link");
+    assert_eq!(
+        app.client
+            .get(&confirm)
+            .send()
+            .await
+            .expect("confirm")
+            .status(),
+        200
+    );
     assert!(app.smtp.messages().await.is_empty());
     app.teardown().await;
 }

@@ -38,9 +38,12 @@ pub async fn message(
         .await?
         .ok_or(Error::NotFound)?;
     let base = format!("{}/", state.settings.base_url);
-    let decoded = message.raw.replace("=\r\n", "").replace("=3D", "=");
-    let mut links: Vec<String> = decoded
-        .split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+    let text = mail_parser::MessageParser::default()
+        .parse(message.raw.as_bytes())
+        .and_then(|parsed| parsed.body_text(0).map(|t| t.into_owned()))
+        .unwrap_or_default();
+    let mut links: Vec<String> = text
+        .split_whitespace()
         .filter(|w| w.starts_with(&base))
         .map(str::to_owned)
         .collect();
@@ -50,7 +53,7 @@ pub async fn message(
         .render(
             "outbox_message.html",
             context! {
-                message => context! { subject => message.subject, recipient => message.recipient, raw => message.raw,
+                message => context! { subject => message.subject, recipient => message.recipient, raw => message.raw, text,
                     created_at => message.created_at.format("%Y-%m-%d %H:%M:%S").to_string() },
                 links,
             },

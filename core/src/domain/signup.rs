@@ -38,25 +38,33 @@ pub const MAX_YEARS_EXPERIENCE: i64 = 60;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Validate, utoipa::ToSchema)]
 pub struct SignupInput {
     #[validate(length(max = 200, message = "Use at most 200 characters."))]
+    #[schema(required = true)]
     #[serde(default)]
     pub full_name: String,
+    #[schema(required = true)]
     #[serde(default)]
     pub email: String,
     /// ISO 3166-1 alpha-2 codes, one or more.
+    #[schema(required = true)]
     #[serde(default)]
     pub citizenship: Vec<String>,
     /// ISO 3166-1 alpha-2 code.
+    #[schema(required = true)]
     #[serde(default)]
     pub residence_country: String,
     /// ISCO-08 unit group code (4 digits).
+    #[schema(required = true)]
     #[serde(default)]
     pub profession: String,
+    #[schema(required = true)]
     #[serde(default)]
     pub years_experience: Option<i64>,
     /// CEFR level `A1`–`C2`, or `none`.
+    #[schema(required = true)]
     #[serde(default)]
     pub english_level: String,
     /// CEFR level `A1`–`C2`, or `none`.
+    #[schema(required = true)]
     #[serde(default)]
     pub norwegian_level: String,
     #[validate(length(max = 300, message = "Use at most 300 characters."))]
@@ -75,6 +83,7 @@ pub struct SignupInput {
     #[validate(length(max = 200, message = "Use at most 200 characters."))]
     #[serde(default)]
     pub partner_profession: Option<String>,
+    #[schema(required = true)]
     #[serde(default)]
     pub consent_pool: bool,
     #[serde(default)]
