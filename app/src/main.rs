@@ -90,11 +90,38 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("created administrator {email} (id {id})");
             Ok(())
         }
-        Command::CreateApiToken { .. } => {
-            anyhow::bail!("create-api-token: not yet available (comes with the back office)")
+        Command::CreateApiToken { name } => {
+            let db = talentpool_core::db::connect(&settings.database_url).await?;
+            startup::migrate(&db).await?;
+            let (id, token) = talentpool_core::api_tokens::create(&db, &name, None).await?;
+            println!("created API token {name:?} (id {id}); it is shown only now:");
+            println!("{token}");
+            Ok(())
         }
-        Command::Seed { .. } => {
-            anyhow::bail!("seed: not yet available (comes with the back office)")
+        Command::Seed { candidates } => {
+            if !settings.is_development() {
+                anyhow::bail!("seed refuses to run with APP_ENV=production");
+            }
+            let db = talentpool_core::db::connect(&settings.database_url).await?;
+            startup::migrate(&db).await?;
+            startup::bootstrap_development(&db).await?;
+            let catalog = talentpool_core::professions::Catalog::load(&db).await?;
+            let started = std::time::Instant::now();
+            let mut last_report = std::time::Instant::now();
+            let inserted =
+                talentpool_core::seed::seed(&db, &settings, &catalog, candidates, |done| {
+                    if last_report.elapsed().as_secs() >= 5 {
+                        eprintln!("seed: {done} of {candidates} candidates");
+                        last_report = std::time::Instant::now();
+                    }
+                })
+                .await?;
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "seeded {inserted} candidates in {secs:.1} s ({:.0} per second)",
+                inserted as f64 / secs.max(0.001)
+            );
+            Ok(())
         }
     }
 }

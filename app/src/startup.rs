@@ -181,7 +181,7 @@ pub const DEV_ADMIN_EMAIL: &str = "admin@talentpool.test";
 
 /// A new, empty development database gets the demo campaign and an administrator
 /// whose login is printed once.
-async fn bootstrap_development(db: &DatabaseConnection) -> anyhow::Result<()> {
+pub async fn bootstrap_development(db: &DatabaseConnection) -> anyhow::Result<()> {
     if campaigns::count(db).await? > 0 || staff::count(db).await? > 0 {
         return Ok(());
     }

@@ -7,7 +7,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set, Unchanged},
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    TryInsertResult,
+    QueryOrder, TryInsertResult,
 };
 use serde::{Deserialize, Serialize};
 
@@ -306,6 +306,7 @@ pub async fn find_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Opt
 pub async fn citizenships(db: &impl ConnectionTrait, candidate_id: i64) -> Result<Vec<String>> {
     Ok(citizenship::Entity::find()
         .filter(citizenship::Column::CandidateId.eq(candidate_id))
+        .order_by_asc(citizenship::Column::Country)
         .all(db)
         .await?
         .into_iter()

@@ -1,6 +1,7 @@
 //! What the web app and the background workers share: configuration, the database
 //! connection and entities, domain types, reference data, tokens, file storage and mail.
 
+pub mod api_tokens;
 pub mod audit;
 pub mod campaigns;
 pub mod candidates;
@@ -12,8 +13,11 @@ pub mod entities;
 pub mod error;
 pub mod mail;
 pub mod markdown;
+pub mod pool;
 pub mod professions;
 pub mod queue;
+pub mod seed;
+pub mod segments;
 pub mod staff;
 pub mod storage;
 pub mod tokens;

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod candidates_api;
 mod confirmation;
 mod emails;
 mod pages;

@@ -32,6 +32,7 @@ pub struct TestApp {
     pub smtp: SmtpSink,
     pub client: reqwest::Client,
     pub data_dir: tempfile::TempDir,
+    pub settings: Settings,
     pg_database: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -115,7 +116,8 @@ impl TestApp {
         }
         let settings = Settings::from_lookup(|key| env.get(key).cloned())?;
         let app =
-            Application::build_with_listener(settings, Role::WebAndWorkers, Some(listener)).await?;
+            Application::build_with_listener(settings.clone(), Role::WebAndWorkers, Some(listener))
+                .await?;
         let db = app.db().clone();
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {
@@ -132,10 +134,29 @@ impl TestApp {
             smtp,
             client,
             data_dir,
+            settings,
             pg_database,
             shutdown: Some(tx),
             server: Some(server),
         })
+    }
+
+    /// A secretariat API token.
+    pub async fn api_token(&self) -> String {
+        talentpool_core::api_tokens::create(&self.db, "tests", None)
+            .await
+            .expect("token")
+            .1
+    }
+
+    /// Inserts `n` realistic confirmed candidates.
+    pub async fn seed(&self, n: u64) {
+        let catalog = talentpool_core::professions::Catalog::load(&self.db)
+            .await
+            .expect("catalog");
+        talentpool_core::seed::seed(&self.db, &self.settings, &catalog, n, |_| {})
+            .await
+            .expect("seed");
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -59,6 +59,20 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(pages::healthz))
         .route("/readyz", get(pages::readyz))
         .route("/api/openapi.json", get(api::openapi))
+        .route("/api/v1/candidates", get(api::candidates::list))
+        .route("/api/v1/candidates/{id}", get(api::candidates::get))
+        .route(
+            "/api/v1/segments",
+            get(api::segments::list).post(api::segments::create),
+        )
+        .route(
+            "/api/v1/segments/{id}",
+            get(api::segments::get).delete(api::segments::delete),
+        )
+        .route(
+            "/api/v1/segments/{id}/candidates",
+            get(api::segments::candidates),
+        )
         .merge(limited);
     if state.settings.is_development() {
         router = router

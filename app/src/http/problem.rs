@@ -42,6 +42,21 @@ impl Problem {
         }
     }
 
+    /// A 422 naming each bad field.
+    pub fn validation(errors: Vec<(String, String)>) -> Self {
+        let mut p = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid input",
+        )
+        .detail("One or more fields are invalid; see `errors`.");
+        p.errors = errors
+            .into_iter()
+            .map(|(field, message)| FieldProblem { field, message })
+            .collect();
+        p
+    }
+
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self

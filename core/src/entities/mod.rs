@@ -1,6 +1,7 @@
 //! sea-orm entities, one module per table. Behaviour lives in the modules named after
 //! what they do (`crate::candidates`, `crate::tokens`, …), not here.
 
+pub mod api_token;
 pub mod audit_log;
 pub mod campaign;
 pub mod candidate;
@@ -10,6 +11,7 @@ pub mod consent_text;
 pub mod email_log;
 pub mod outbox_message;
 pub mod profession;
+pub mod segment;
 pub mod signup;
 pub mod staff_user;
 pub mod token;

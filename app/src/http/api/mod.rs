@@ -1,6 +1,9 @@
 //! The JSON API under `/api/v1`, described by the OpenAPI document at
 //! `/api/openapi.json`.
 
+pub mod auth;
+pub mod candidates;
+pub mod segments;
 pub mod signups;
 
 use axum::{Json, response::IntoResponse};
@@ -13,15 +16,38 @@ use utoipa::OpenApi;
         version = "1",
         description = "Sign-ups (public) and the secretariat's API. Errors are application/problem+json."
     ),
-    paths(signups::create),
+    paths(
+        signups::create,
+        candidates::list,
+        candidates::get,
+        segments::create,
+        segments::list,
+        segments::get,
+        segments::delete,
+        segments::candidates,
+    ),
     components(schemas(
         signups::SignupRequest,
         signups::SignupAccepted,
         super::problem::Problem,
         super::problem::FieldProblem,
-    ))
+    )),
+    modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 pub async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
