@@ -1,6 +1,7 @@
 //! The Talent Pool web application: HTTP routes, pages and startup.
 
 pub mod http;
+pub mod session_store;
 pub mod signups;
 pub mod startup;
 pub mod state;

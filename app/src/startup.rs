@@ -89,6 +89,10 @@ impl Application {
             files: Arc::new(LocalDir::new(settings.data_dir.join("files"))),
             views: Views::new().context("loading page templates")?,
             csrf,
+            login_limits: Arc::new(crate::http::admin::LoginLimits::new(
+                settings.login_attempts_per_hour,
+                settings.login_attempts_per_hour.saturating_mul(5),
+            )),
             settings: settings.clone(),
         };
         let jobs = JobContext {

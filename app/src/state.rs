@@ -17,6 +17,7 @@ pub struct AppState {
     pub files: Arc<dyn FileStore>,
     pub views: Views,
     pub csrf: CsrfConfig,
+    pub login_limits: Arc<crate::http::admin::LoginLimits>,
 }
 
 impl FromRef<AppState> for CsrfConfig {

@@ -22,6 +22,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "privacy.html",
     "outbox.html",
     "outbox_message.html",
+    "admin_nav.html",
+    "admin_login.html",
+    "admin_password.html",
+    "admin_pool.html",
+    "admin_candidate.html",
 ];
 
 pub const STYLESHEET: &str = include_str!("../templates/app.css");

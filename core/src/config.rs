@@ -40,6 +40,8 @@ pub struct Settings {
     /// A header set by the proxy in front of the app with the client's IP, trusted for
     /// rate limiting (Fly.io: `Fly-Client-IP`). Unset: the TCP peer address counts.
     pub client_ip_header: Option<String>,
+    /// Staff sign-in attempts per account and hour (five times as many per address).
+    pub login_attempts_per_hour: u32,
 }
 
 impl Settings {
@@ -118,6 +120,8 @@ impl Settings {
             controller_name: lookup("CONTROLLER_NAME")
                 .unwrap_or_else(|| "the regional council's talent attraction secretariat".into()),
             client_ip_header: lookup("CLIENT_IP_HEADER"),
+            login_attempts_per_hour: u32::try_from(number("LOGIN_ATTEMPTS_PER_HOUR", 10)?)
+                .map_err(|_| Error::Config("LOGIN_ATTEMPTS_PER_HOUR is out of range".into()))?,
             controller_email: lookup("CONTROLLER_EMAIL")
                 .unwrap_or_else(|| "privacy@talentpool.test".into()),
         })

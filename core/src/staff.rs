@@ -4,7 +4,8 @@ use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ConnectionTrait, EntityTrait, PaginatorTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    sea_query::Expr,
 };
 
 use crate::{Error, Result, domain::CandidateEmail, entities::staff_user};
@@ -60,6 +61,77 @@ pub async fn create_admin(db: &impl ConnectionTrait, email: &str, password: &str
         _ => Error::Database(e),
     })?;
     Ok(result.last_insert_id)
+}
+
+pub use staff_user::Model as StaffUser;
+
+/// The active account with this email and password. Takes the same time whether or not
+/// the account exists.
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: &str,
+) -> Result<Option<StaffUser>> {
+    let email = email.trim();
+    let found = match CandidateEmail::parse(email) {
+        Ok(email) => {
+            staff_user::Entity::find()
+                .filter(staff_user::Column::Email.eq(email.as_str()))
+                .filter(staff_user::Column::DisabledAt.is_null())
+                .one(db)
+                .await?
+        }
+        Err(_) => None,
+    };
+    let hash = found
+        .as_ref()
+        .map_or(DUMMY_HASH.as_str(), |user| user.password_hash.as_str());
+    let valid = verify_password(password, hash);
+    match found {
+        Some(user) if valid => {
+            staff_user::Entity::update_many()
+                .col_expr(staff_user::Column::LastLoginAt, Expr::value(Utc::now()))
+                .filter(staff_user::Column::Id.eq(user.id))
+                .exec(db)
+                .await?;
+            Ok(Some(user))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Hashed once, verified against when no account matches, so that a missing account
+/// costs as much time as a wrong password.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password("no account has this password").unwrap_or_default());
+
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<StaffUser>> {
+    Ok(staff_user::Entity::find_by_id(id)
+        .filter(staff_user::Column::DisabledAt.is_null())
+        .one(db)
+        .await?)
+}
+
+/// Changes a password after checking the current one.
+pub async fn change_password(
+    db: &impl ConnectionTrait,
+    id: i64,
+    current: &str,
+    new: &str,
+) -> Result<bool> {
+    let Some(user) = find(db, id).await? else {
+        return Ok(false);
+    };
+    if !verify_password(current, &user.password_hash) {
+        return Ok(false);
+    }
+    let hash = hash_password(new)?;
+    staff_user::Entity::update_many()
+        .col_expr(staff_user::Column::PasswordHash, Expr::value(hash))
+        .filter(staff_user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(true)
 }
 
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {

@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod admin;
+
 mod candidates_api;
 mod confirmation;
 mod emails;

@@ -4,7 +4,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::{extract::ConnectInfo, http::Request};
+use axum::{
+    extract::ConnectInfo,
+    http::{HeaderMap, Request},
+};
 use tower_governor::{GovernorError, key_extractor::KeyExtractor};
 
 #[derive(Debug, Clone)]
@@ -14,9 +17,18 @@ pub struct ClientIp {
 
 impl ClientIp {
     pub fn of<T>(&self, request: &Request<T>) -> Option<IpAddr> {
+        self.from_parts(
+            request.headers(),
+            request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0),
+        )
+    }
+
+    pub fn from_parts(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
         if let Some(header) = &self.trusted_header {
-            let from_header = request
-                .headers()
+            let from_header = headers
                 .get(header.as_str())
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<IpAddr>().ok());
@@ -24,10 +36,7 @@ impl ClientIp {
                 return from_header;
             }
         }
-        request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip())
+        peer.map(|addr| addr.ip())
     }
 }
 

@@ -1,5 +1,6 @@
 //! HTTP: the one place where routes are merged and middleware applied.
 
+pub mod admin;
 pub mod api;
 pub mod client_ip;
 pub mod confirm;
@@ -73,7 +74,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/segments/{id}/candidates",
             get(api::segments::candidates),
         )
-        .merge(limited);
+        .merge(limited)
+        .merge(admin::routes(&state));
     if state.settings.is_development() {
         router = router
             .route("/dev/outbox", get(dev::outbox))

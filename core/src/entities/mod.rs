@@ -12,6 +12,7 @@ pub mod email_log;
 pub mod outbox_message;
 pub mod profession;
 pub mod segment;
+pub mod session;
 pub mod signup;
 pub mod staff_user;
 pub mod token;

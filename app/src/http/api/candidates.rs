@@ -84,6 +84,9 @@ pub fn parse_query(raw: Option<&str>) -> Result<ListQuery, Problem> {
     let mut errors = Vec::new();
     for (key, value) in pairs {
         let value = value.trim().to_owned();
+        if value.is_empty() {
+            continue;
+        }
         match key.as_str() {
             "limit" => match value.parse::<u64>() {
                 Ok(n) if (1..=pool::MAX_LIMIT).contains(&n) => limit = n,
@@ -110,7 +113,6 @@ pub fn parse_query(raw: Option<&str>) -> Result<ListQuery, Problem> {
                 }
                 Err(_) => errors.push((key, "Use a whole number of years.".into())),
             },
-            _ if value.is_empty() => {}
             _ => {
                 object.insert(key, json!(value));
             }

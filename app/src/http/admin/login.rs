@@ -1,0 +1,230 @@
+//! Staff login, logout and password change.
+
+use std::net::SocketAddr;
+
+use axum::{
+    Form,
+    extract::{ConnectInfo, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_csrf::CsrfToken;
+use minijinja::context;
+use serde::Deserialize;
+use talentpool_core::{audit, staff};
+use tower_sessions::Session;
+
+use super::{STAFF_KEY, Staff};
+use crate::{
+    http::{client_ip::ClientIp, error::Error},
+    state::AppState,
+};
+
+fn csrf_value(csrf: &CsrfToken) -> Result<String, Error> {
+    csrf.authenticity_token()
+        .map_err(|e| Error::Unexpected(anyhow::anyhow!("CSRF token: {e:?}")))
+}
+
+fn check_csrf(csrf: &CsrfToken, token: &str) -> Result<(), Error> {
+    if token.is_empty() || csrf.verify(token).is_err() {
+        return Err(Error::Csrf);
+    }
+    Ok(())
+}
+
+/// Only local paths are followed after login (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains('\\') => {
+            n.to_owned()
+        }
+        _ => "/admin".to_owned(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    csrf: CsrfToken,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, Error> {
+    let page = state.views.render(
+        "admin_login.html",
+        context! { csrf_token => csrf_value(&csrf)?, next => safe_next(query.next.as_deref()) },
+    )?;
+    Ok((csrf, page).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    authenticity_token: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    csrf: CsrfToken,
+    session: Session,
+    headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, Error> {
+    check_csrf(&csrf, &form.authenticity_token)?;
+    let next = safe_next(form.next.as_deref());
+    let ip = ClientIp {
+        trusted_header: state.settings.client_ip_header.clone(),
+    }
+    .from_parts(&headers, Some(peer));
+    let account = form.email.trim().to_lowercase();
+    let throttled = state.login_limits.by_account.check_key(&account).is_err()
+        || ip.is_some_and(|ip| state.login_limits.by_ip.check_key(&ip).is_err());
+    let render_error = |status: StatusCode, message: &str| -> Result<Response, Error> {
+        let page = state.views.render(
+            "admin_login.html",
+            context! { csrf_token => csrf_value(&csrf)?, next => next.clone(), email => form.email.clone(), error => message },
+        )?;
+        Ok((status, csrf.clone(), page).into_response())
+    };
+    if throttled {
+        tracing::warn!(ip = ?ip, "login throttled");
+        return render_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-in attempts. Wait a while and try again.",
+        );
+    }
+    match staff::authenticate(&state.db, &form.email, &form.password).await? {
+        Some(user) => {
+            // A new session id at login: a session fixed before login is worthless.
+            session
+                .cycle_id()
+                .await
+                .map_err(|e| Error::Unexpected(anyhow::anyhow!("session: {e}")))?;
+            session
+                .insert(STAFF_KEY, user.id)
+                .await
+                .map_err(|e| Error::Unexpected(anyhow::anyhow!("session: {e}")))?;
+            audit::record(
+                &state.db,
+                audit::Actor::Staff(user.id),
+                "staff.login",
+                "staff",
+                Some(user.id),
+                None,
+            )
+            .await?;
+            Ok(Redirect::to(&next).into_response())
+        }
+        None => render_error(
+            StatusCode::UNAUTHORIZED,
+            "The email address or password is not right.",
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    authenticity_token: String,
+}
+
+pub async fn logout(
+    csrf: CsrfToken,
+    session: Session,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, Error> {
+    check_csrf(&csrf, &form.authenticity_token)?;
+    session
+        .flush()
+        .await
+        .map_err(|e| Error::Unexpected(anyhow::anyhow!("session: {e}")))?;
+    Ok(Redirect::to("/admin/login").into_response())
+}
+
+pub async fn password_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+) -> Result<Response, Error> {
+    let page = state.views.render(
+        "admin_password.html",
+        context! { csrf_token => csrf_value(&csrf)?, staff_email => staff.0.email },
+    )?;
+    Ok((csrf, page).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    authenticity_token: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, Error> {
+    check_csrf(&csrf, &form.authenticity_token)?;
+    let (status, message, error) = if form.new.chars().count() < staff::MIN_PASSWORD_LEN {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(format!(
+                "The new password needs at least {} characters.",
+                staff::MIN_PASSWORD_LEN
+            )),
+        )
+    } else if staff::change_password(&state.db, staff.0.id, &form.current, &form.new).await? {
+        audit::record(
+            &state.db,
+            staff.actor(),
+            "staff.password_changed",
+            "staff",
+            Some(staff.0.id),
+            None,
+        )
+        .await?;
+        (StatusCode::OK, Some("Your password is changed."), None)
+    } else {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some("The current password is not right.".to_owned()),
+        )
+    };
+    let page = state.views.render(
+        "admin_password.html",
+        context! { csrf_token => csrf_value(&csrf)?, staff_email => staff.0.email, message, error },
+    )?;
+    Ok((status, csrf, page).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admin_paths_are_followed() {
+        assert_eq!(
+            safe_next(Some("/admin/candidates/3")),
+            "/admin/candidates/3"
+        );
+        assert_eq!(safe_next(Some("https://evil.example/admin")), "/admin");
+        assert_eq!(safe_next(Some("//evil.example")), "/admin");
+        assert_eq!(safe_next(None), "/admin");
+    }
+}

@@ -1,0 +1,401 @@
+//! The back office: staff sign-in with server-side sessions, throttling, the pool page,
+//! candidate pages (audited), segments from the page, and the CSV export.
+
+use serde_json::json;
+use talentpool_tests::{Backend, Options, TestApp, db_test};
+
+use crate::helpers::*;
+
+const EMAIL: &str = "staff@region.test";
+const PASSWORD: &str = "a long enough password";
+
+async fn create_staff(app: &TestApp) {
+    talentpool_core::staff::create_admin(&app.db, EMAIL, PASSWORD)
+        .await
+        .expect("staff");
+}
+
+async fn login_form_token(app: &TestApp) -> String {
+    let response = app
+        .client
+        .get(app.url("/admin/login"))
+        .send()
+        .await
+        .expect("login page");
+    assert_eq!(response.status(), 200);
+    attribute(
+        &response.text().await.expect("body"),
+        "input[name=authenticity_token]",
+        "value",
+    )
+    .expect("token")
+}
+
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    let token = login_form_token(app).await;
+    app.client
+        .post(app.url("/admin/login"))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("next", "/admin"),
+            ("authenticity_token", &token),
+        ])
+        .send()
+        .await
+        .expect("POST login")
+}
+
+async fn pages_need_a_session(app: &TestApp) {
+    for path in [
+        "/admin",
+        "/admin/candidates/1",
+        "/admin/export.csv",
+        "/admin/password",
+    ] {
+        let response = app.client.get(app.url(path)).send().await.expect("GET");
+        assert_eq!(response.status(), 303, "{path}");
+        let location = response.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_owned();
+        assert!(
+            location.starts_with("/admin/login?next="),
+            "{path} -> {location}"
+        );
+    }
+    let response = app
+        .client
+        .post(app.url("/admin/segments"))
+        .form(&[("name", "x")])
+        .send()
+        .await
+        .expect("POST");
+    assert!(
+        response.status() == 303 || response.status() == 403,
+        "{}",
+        response.status()
+    );
+    assert_eq!(app.count("segments").await, 0);
+}
+db_test!(pages_need_a_session);
+
+async fn sign_in_and_out(app: &TestApp) {
+    create_staff(app).await;
+    let wrong = sign_in(app, EMAIL, "not the password").await;
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.text().await.expect("body").contains("not right"));
+    let unknown = sign_in(app, "nobody@region.test", PASSWORD).await;
+    assert_eq!(unknown.status(), 401);
+
+    // Without the CSRF token the form is refused.
+    let response = app
+        .client
+        .post(app.url("/admin/login"))
+        .form(&[("email", EMAIL), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 403);
+
+    let ok = sign_in(app, EMAIL, PASSWORD).await;
+    assert_eq!(ok.status(), 303);
+    assert_eq!(ok.headers()["location"], "/admin");
+    let cookie = ok
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("tp_session="))
+        .expect("a session cookie")
+        .to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert_eq!(
+        app.count("sessions").await,
+        1,
+        "the session lives in the database"
+    );
+
+    let pool = app
+        .client
+        .get(app.url("/admin"))
+        .send()
+        .await
+        .expect("pool");
+    assert_eq!(pool.status(), 200);
+    let html = pool.text().await.expect("body");
+    assert!(html.contains("The pool"));
+    let token = attribute(
+        &html,
+        "form[action='/admin/logout'] input[name=authenticity_token]",
+        "value",
+    )
+    .expect("token");
+    let out = app
+        .client
+        .post(app.url("/admin/logout"))
+        .form(&[("authenticity_token", token.as_str())])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 303);
+    assert_eq!(
+        app.client
+            .get(app.url("/admin"))
+            .send()
+            .await
+            .expect("pool")
+            .status(),
+        303
+    );
+}
+db_test!(sign_in_and_out);
+
+async fn sessions_expire(app: &TestApp) {
+    create_staff(app).await;
+    assert_eq!(sign_in(app, EMAIL, PASSWORD).await.status(), 303);
+    assert_eq!(
+        app.client
+            .get(app.url("/admin"))
+            .send()
+            .await
+            .expect("pool")
+            .status(),
+        200
+    );
+    app.execute("UPDATE sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+        .await;
+    assert_eq!(
+        app.client
+            .get(app.url("/admin"))
+            .send()
+            .await
+            .expect("pool")
+            .status(),
+        303
+    );
+}
+db_test!(sessions_expire);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_attempts_are_throttled() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        Options {
+            env: vec![("LOGIN_ATTEMPTS_PER_HOUR", "3".into())],
+        },
+    )
+    .await;
+    create_staff(&app).await;
+    for _ in 0..3 {
+        assert_eq!(sign_in(&app, EMAIL, "wrong password!").await.status(), 401);
+    }
+    // Even the right password waits now.
+    let response = sign_in(&app, EMAIL, PASSWORD).await;
+    assert_eq!(response.status(), 429);
+    assert!(response.text().await.expect("body").contains("Too many"));
+    app.teardown().await;
+}
+
+async fn pool_page_candidate_page_and_export(app: &TestApp) {
+    create_staff(app).await;
+    app.seed(30).await;
+    let mut body = api_body("formula@example.com");
+    body["full_name"] = json!("=HYPERLINK(\"http://evil.example\",\"Click\")");
+    body["citizenship"] = json!(["DE"]);
+    assert_eq!(api_sign_up(app, &body).await.status(), 201);
+    assert_eq!(sign_in(app, EMAIL, PASSWORD).await.status(), 303);
+
+    let token = app.api_token().await;
+    let api: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/candidates?eu_status=eu_eea&limit=1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("api")
+        .json()
+        .await
+        .expect("json");
+    let page = app
+        .client
+        .get(app.url("/admin?eu_status=eu_eea&confirmed="))
+        .send()
+        .await
+        .expect("pool");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("body");
+    assert_eq!(
+        select_all(&html, "#match-count"),
+        [api["total"].to_string()]
+    );
+    let bad = app
+        .client
+        .get(app.url("/admin?eu_status=maybe"))
+        .send()
+        .await
+        .expect("pool");
+    assert_eq!(bad.status(), 422);
+
+    // A candidate page, and its reading is audited.
+    let link = attribute(&html, "tbody a", "href").expect("a candidate link");
+    let id: i64 = link
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .expect("id");
+    let candidate = app
+        .client
+        .get(app.url(&link))
+        .send()
+        .await
+        .expect("candidate");
+    assert_eq!(candidate.status(), 200);
+    let candidate_html = candidate.text().await.expect("body");
+    assert!(candidate_html.contains("Consents"));
+    assert!(candidate_html.contains("text version 1"));
+    assert_eq!(
+        app.scalar(&format!("SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log WHERE action = 'candidate.viewed' AND actor_kind = 'staff' AND subject_id = {id}")).await,
+        1
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/admin/candidates/999999"))
+            .send()
+            .await
+            .expect("404")
+            .status(),
+        404
+    );
+
+    // Save the filter as a segment from the page.
+    let csrf = attribute(
+        &html,
+        "form[action='/admin/segments'] input[name=authenticity_token]",
+        "value",
+    )
+    .expect("token");
+    let query = attribute(
+        &html,
+        "form[action='/admin/segments'] input[name=query]",
+        "value",
+    )
+    .expect("query");
+    assert_eq!(query, "eu_status=eu_eea");
+    let saved = app
+        .client
+        .post(app.url("/admin/segments"))
+        .form(&[
+            ("name", "EU candidates"),
+            ("query", query.as_str()),
+            ("authenticity_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(saved.status(), 303);
+    assert_eq!(
+        app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM segments WHERE name = 'EU candidates'")
+            .await,
+        1
+    );
+
+    // The export: every match, formulas neutralised, audited.
+    let csv = app
+        .client
+        .get(app.url("/admin/export.csv?eu_status=eu_eea"))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.expect("body");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().expect("headers").clone();
+    assert_eq!(&headers[1], "full_name");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len() as u64, api["total"].as_u64().expect("total"));
+    let formula = rows
+        .iter()
+        .find(|r| &r[2] == "formula@example.com")
+        .expect("the formula candidate");
+    assert_eq!(
+        &formula[1],
+        "'=HYPERLINK(\"http://evil.example\",\"Click\")"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| !r.iter().any(|cell| cell.starts_with(['=', '+', '-', '@'])))
+    );
+    assert_eq!(
+        app.scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log WHERE action = 'candidates.exported'"
+        )
+        .await,
+        1
+    );
+}
+db_test!(pool_page_candidate_page_and_export);
+
+async fn password_change(app: &TestApp) {
+    create_staff(app).await;
+    assert_eq!(sign_in(app, EMAIL, PASSWORD).await.status(), 303);
+    let form = app
+        .client
+        .get(app.url("/admin/password"))
+        .send()
+        .await
+        .expect("form")
+        .text()
+        .await
+        .expect("body");
+    let token = attribute(
+        &form,
+        "form[action='/admin/password'] input[name=authenticity_token]",
+        "value",
+    )
+    .expect("token");
+    let wrong = app
+        .client
+        .post(app.url("/admin/password"))
+        .form(&[
+            ("current", "not it"),
+            ("new", "another long password"),
+            ("authenticity_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(wrong.status(), 422);
+    let ok = app
+        .client
+        .post(app.url("/admin/password"))
+        .form(&[
+            ("current", PASSWORD),
+            ("new", "another long password"),
+            ("authenticity_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(ok.status(), 200);
+    assert!(
+        talentpool_core::staff::authenticate(&app.db, EMAIL, "another long password")
+            .await
+            .expect("auth")
+            .is_some()
+    );
+    assert!(
+        talentpool_core::staff::authenticate(&app.db, EMAIL, PASSWORD)
+            .await
+            .expect("auth")
+            .is_none()
+    );
+}
+db_test!(password_change);
