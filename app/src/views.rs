@@ -27,6 +27,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin_password.html",
     "admin_pool.html",
     "admin_candidate.html",
+    "admin_segments.html",
+    "admin_tokens.html",
+    "admin_audit.html",
 ];
 
 pub const STYLESHEET: &str = include_str!("../templates/app.css");

@@ -399,3 +399,130 @@ async fn password_change(app: &TestApp) {
     );
 }
 db_test!(password_change);
+
+async fn tokens_segments_and_audit_pages(app: &TestApp) {
+    create_staff(app).await;
+    assert_eq!(sign_in(app, EMAIL, PASSWORD).await.status(), 303);
+    // Create a token on the page; it works on the API; revoke it on the page.
+    let page = app
+        .client
+        .get(app.url("/admin/tokens"))
+        .send()
+        .await
+        .expect("tokens")
+        .text()
+        .await
+        .expect("body");
+    let csrf = attribute(
+        &page,
+        "form[action='/admin/tokens'] input[name=authenticity_token]",
+        "value",
+    )
+    .expect("token");
+    let created = app
+        .client
+        .post(app.url("/admin/tokens"))
+        .form(&[("name", "CRM sync"), ("authenticity_token", csrf.as_str())])
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), 201);
+    let html = created.text().await.expect("body");
+    let token = select_all(&html, "#new-token")
+        .pop()
+        .expect("the new token is shown once");
+    let api = |token: String| {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/candidates");
+        async move {
+            client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("api")
+                .status()
+        }
+    };
+    assert_eq!(api(token.clone()).await, 200);
+    let listed = app
+        .client
+        .get(app.url("/admin/tokens"))
+        .send()
+        .await
+        .expect("tokens")
+        .text()
+        .await
+        .expect("body");
+    assert!(!listed.contains(&token), "the token is never shown again");
+    let revoke = attribute(&listed, "form[action$='/revoke']", "action").expect("a revoke form");
+    let response = app
+        .client
+        .post(app.url(&revoke))
+        .form(&[("authenticity_token", csrf.as_str())])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(response.status(), 303);
+    assert_eq!(api(token).await, 401);
+
+    // Segments list with live counts; delete one.
+    app.seed(12).await;
+    talentpool_core::segments::create(
+        &app.db,
+        "Everyone confirmed",
+        &talentpool_core::pool::Filter {
+            confirmed: Some(true),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .expect("segment");
+    let confirmed = app
+        .scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM candidates WHERE confirmed_at IS NOT NULL")
+        .await;
+    let segments = app
+        .client
+        .get(app.url("/admin/segments"))
+        .send()
+        .await
+        .expect("segments")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(
+        select_all(&segments, ".segment-count"),
+        [confirmed.to_string()]
+    );
+    let delete = attribute(&segments, "form[action$='/delete']", "action").expect("delete form");
+    let response = app
+        .client
+        .post(app.url(&delete))
+        .form(&[("authenticity_token", csrf.as_str())])
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.count("segments").await, 0);
+
+    // The audit log shows all of it.
+    let audit = app
+        .client
+        .get(app.url("/admin/audit"))
+        .send()
+        .await
+        .expect("audit")
+        .text()
+        .await
+        .expect("body");
+    for action in [
+        "staff.login",
+        "api_token.created",
+        "api_token.revoked",
+        "segment.deleted",
+    ] {
+        assert!(audit.contains(action), "{action} in the audit log");
+    }
+}
+db_test!(tokens_segments_and_audit_pages);

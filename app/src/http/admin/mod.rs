@@ -2,6 +2,7 @@
 //! database), login with throttling, the pool, candidate pages, segments and export.
 
 pub mod login;
+pub mod manage;
 pub mod pool;
 
 use std::{net::IpAddr, num::NonZeroU32, time::Duration};
@@ -120,6 +121,16 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/admin/candidates/{id}", get(pool::candidate))
         .route("/admin/export.csv", get(pool::export))
-        .route("/admin/segments", post(pool::save_segment))
+        .route(
+            "/admin/segments",
+            get(manage::segments_page).post(pool::save_segment),
+        )
+        .route("/admin/segments/{id}/delete", post(manage::delete_segment))
+        .route(
+            "/admin/tokens",
+            get(manage::tokens_page).post(manage::create_token),
+        )
+        .route("/admin/tokens/{id}/revoke", post(manage::revoke_token))
+        .route("/admin/audit", get(manage::audit_page))
         .layer(sessions)
 }
