@@ -30,6 +30,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin_segments.html",
     "admin_tokens.html",
     "admin_audit.html",
+    "admin_campaigns.html",
+    "admin_campaign_form.html",
+    "admin_campaign.html",
 ];
 
 pub const STYLESHEET: &str = include_str!("../templates/app.css");

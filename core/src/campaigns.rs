@@ -75,6 +75,221 @@ pub async fn create(db: &impl ConnectionTrait, new: NewCampaign<'_>) -> Result<C
         .ok_or_else(|| crate::Error::Invalid("campaign vanished after insert".into()))
 }
 
+/// A campaign as the secretariat edits it, checked.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct CampaignForm {
+    #[serde(default)]
+    pub slug: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub body_markdown: String,
+    #[serde(default)]
+    pub status: String,
+    /// `YYYY-MM-DD`, UTC midnight; empty for none.
+    #[serde(default)]
+    pub opens_on: String,
+    #[serde(default)]
+    pub closes_on: String,
+}
+
+pub struct ValidCampaign {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub body_markdown: String,
+    pub status: String,
+    pub opens_at: Option<DateTime<Utc>>,
+    pub closes_at: Option<DateTime<Utc>>,
+}
+
+impl CampaignForm {
+    pub fn from_model(c: &Campaign) -> Self {
+        Self {
+            slug: c.slug.clone(),
+            title: c.title.clone(),
+            summary: c.summary.clone(),
+            body_markdown: c.body_markdown.clone(),
+            status: c.status.clone(),
+            opens_on: c
+                .opens_at
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            closes_on: c
+                .closes_at
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn validate(&self) -> std::result::Result<ValidCampaign, Vec<(String, String)>> {
+        let mut errors = Vec::new();
+        let slug = self.slug.trim().to_owned();
+        let slug_ok = (3..=60).contains(&slug.len())
+            && slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !slug.starts_with('-')
+            && !slug.ends_with('-');
+        if !slug_ok {
+            errors.push((
+                "slug".into(),
+                "Use 3 to 60 lower-case letters, digits and dashes, like software-developers."
+                    .into(),
+            ));
+        }
+        let title = self.title.trim().to_owned();
+        if title.is_empty() || title.chars().count() > 200 {
+            errors.push((
+                "title".into(),
+                "Give a title of 1 to 200 characters.".into(),
+            ));
+        }
+        if self.summary.chars().count() > 500 {
+            errors.push((
+                "summary".into(),
+                "Keep the summary to 500 characters.".into(),
+            ));
+        }
+        if self.body_markdown.len() > 50_000 {
+            errors.push((
+                "body_markdown".into(),
+                "Keep the text under 50,000 characters.".into(),
+            ));
+        }
+        let status = self.status.trim().to_owned();
+        if !["draft", "open", "closed"].contains(&status.as_str()) {
+            errors.push(("status".into(), "Choose draft, open or closed.".into()));
+        }
+        let mut date = |field: &str, raw: &str| -> Option<DateTime<Utc>> {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                return None;
+            }
+            match chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+                Ok(d) => d.and_hms_opt(0, 0, 0).map(|d| d.and_utc()),
+                Err(_) => {
+                    errors.push((field.into(), "Use a date like 2027-03-01.".into()));
+                    None
+                }
+            }
+        };
+        let opens_at = date("opens_on", &self.opens_on);
+        let closes_at = date("closes_on", &self.closes_on);
+        if let (Some(o), Some(c)) = (opens_at, closes_at)
+            && c <= o
+        {
+            errors.push((
+                "closes_on".into(),
+                "The campaign must close after it opens.".into(),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ValidCampaign {
+            slug,
+            title,
+            summary: self.summary.trim().to_owned(),
+            body_markdown: self.body_markdown.clone(),
+            status,
+            opens_at,
+            closes_at,
+        })
+    }
+}
+
+fn slug_taken(e: &sea_orm::DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+/// Creates a campaign; `Ok(None)` when the slug is taken.
+pub async fn create_from(db: &impl ConnectionTrait, v: &ValidCampaign) -> Result<Option<i64>> {
+    let now = Utc::now();
+    let result = campaign::Entity::insert(campaign::ActiveModel {
+        id: NotSet,
+        slug: Set(v.slug.clone()),
+        title: Set(v.title.clone()),
+        summary: Set(v.summary.clone()),
+        body_markdown: Set(v.body_markdown.clone()),
+        language: Set("en".into()),
+        status: Set(v.status.clone()),
+        opens_at: Set(v.opens_at),
+        closes_at: Set(v.closes_at),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec(db)
+    .await;
+    match result {
+        Ok(r) => Ok(Some(r.last_insert_id)),
+        Err(e) if slug_taken(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Updates a campaign; `Ok(false)` when the new slug is taken by another one.
+pub async fn update(db: &impl ConnectionTrait, id: i64, v: &ValidCampaign) -> Result<bool> {
+    let result = campaign::Entity::update_many()
+        .col_expr(
+            campaign::Column::Slug,
+            sea_orm::sea_query::Expr::value(v.slug.clone()),
+        )
+        .col_expr(
+            campaign::Column::Title,
+            sea_orm::sea_query::Expr::value(v.title.clone()),
+        )
+        .col_expr(
+            campaign::Column::Summary,
+            sea_orm::sea_query::Expr::value(v.summary.clone()),
+        )
+        .col_expr(
+            campaign::Column::BodyMarkdown,
+            sea_orm::sea_query::Expr::value(v.body_markdown.clone()),
+        )
+        .col_expr(
+            campaign::Column::Status,
+            sea_orm::sea_query::Expr::value(v.status.clone()),
+        )
+        .col_expr(
+            campaign::Column::OpensAt,
+            sea_orm::sea_query::Expr::value(v.opens_at),
+        )
+        .col_expr(
+            campaign::Column::ClosesAt,
+            sea_orm::sea_query::Expr::value(v.closes_at),
+        )
+        .col_expr(
+            campaign::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(campaign::Column::Id.eq(id))
+        .exec(db)
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if slug_taken(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<Campaign>> {
+    Ok(campaign::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Campaign>> {
+    use sea_orm::QueryOrder;
+    Ok(campaign::Entity::find()
+        .order_by_desc(campaign::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
     Ok(campaign::Entity::find().count(db).await?)
 }
@@ -157,5 +372,116 @@ mod tests {
         c.closes_at = None;
         c.opens_at = Some(now + Duration::hours(1));
         assert_eq!(availability(&c, now), Availability::NotYetOpen);
+    }
+}
+
+pub mod stats {
+    //! Per-campaign figures for the back office.
+
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use serde::Serialize;
+
+    use crate::Result;
+
+    #[derive(Debug, Clone, Serialize, PartialEq)]
+    pub struct Count {
+        pub key: String,
+        pub count: i64,
+    }
+
+    #[derive(Debug, Clone, Serialize, PartialEq)]
+    pub struct Figures {
+        pub signups: i64,
+        pub candidates: i64,
+        pub confirmed: i64,
+        /// Sign-ups per day (UTC), oldest first, days without any left out.
+        pub per_day: Vec<Count>,
+        pub by_profession: Vec<Count>,
+        pub by_eu_status: Vec<Count>,
+        pub by_utm_source: Vec<Count>,
+    }
+
+    async fn counts(db: &impl ConnectionTrait, sql: &str, campaign_id: i64) -> Result<Vec<Count>> {
+        let backend = db.get_database_backend();
+        let sql = match backend {
+            DbBackend::Postgres => sql.replace('?', "$1"),
+            _ => sql.to_owned(),
+        };
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [campaign_id.into()],
+            ))
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(Count {
+                    key: row
+                        .try_get::<Option<String>>("", "k")?
+                        .unwrap_or_else(|| "(none)".into()),
+                    count: row.try_get("", "n")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn figures(db: &impl ConnectionTrait, campaign_id: i64) -> Result<Figures> {
+        let day = match db.get_database_backend() {
+            DbBackend::Postgres => "to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+            _ => "substr(s.created_at, 1, 10)",
+        };
+        let per_day = counts(
+            db,
+            &format!(
+                "SELECT {day} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM signups s WHERE s.campaign_id = ? GROUP BY {day} ORDER BY k"
+            ),
+            campaign_id,
+        )
+        .await?;
+        let one = |rows: Vec<Count>| rows.first().map_or(0, |c| c.count);
+        let signups = one(
+            counts(db, "SELECT 'all' AS k, CAST(COUNT(*) AS BIGINT) AS n FROM signups s WHERE s.campaign_id = ?", campaign_id)
+                .await?,
+        );
+        let members = "c.id IN (SELECT candidate_id FROM signups WHERE campaign_id = ?)";
+        let candidates = one(counts(
+            db,
+            &format!(
+                "SELECT 'c' AS k, CAST(COUNT(*) AS BIGINT) AS n FROM candidates c WHERE {members}"
+            ),
+            campaign_id,
+        )
+        .await?);
+        let confirmed = one(
+            counts(
+                db,
+                &format!("SELECT 'c' AS k, CAST(COUNT(*) AS BIGINT) AS n FROM candidates c WHERE c.confirmed_at IS NOT NULL AND {members}"),
+                campaign_id,
+            )
+            .await?,
+        );
+        let grouped = |column: &str| {
+            format!(
+                "SELECT c.{column} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM candidates c \
+                 WHERE c.id IN (SELECT candidate_id FROM signups WHERE campaign_id = ?) \
+                 GROUP BY c.{column} ORDER BY n DESC, k LIMIT 12"
+            )
+        };
+        Ok(Figures {
+            signups,
+            candidates,
+            confirmed,
+            per_day,
+            by_profession: counts(db, &grouped("profession_code"), campaign_id).await?,
+            by_eu_status: counts(db, &grouped("eu_status"), campaign_id).await?,
+            by_utm_source: counts(
+                db,
+                "SELECT s.utm_source AS k, CAST(COUNT(*) AS BIGINT) AS n FROM signups s WHERE s.campaign_id = ? \
+                 GROUP BY s.utm_source ORDER BY n DESC, k LIMIT 12",
+                campaign_id,
+            )
+            .await?,
+        })
     }
 }

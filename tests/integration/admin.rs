@@ -526,3 +526,155 @@ async fn tokens_segments_and_audit_pages(app: &TestApp) {
     }
 }
 db_test!(tokens_segments_and_audit_pages);
+
+async fn campaigns_are_managed_and_measured(app: &TestApp) {
+    create_staff(app).await;
+    assert_eq!(sign_in(app, EMAIL, PASSWORD).await.status(), 303);
+    let form = app
+        .client
+        .get(app.url("/admin/campaigns/new"))
+        .send()
+        .await
+        .expect("form")
+        .text()
+        .await
+        .expect("body");
+    let csrf = attribute(&form, "input[name=authenticity_token]", "value").expect("token");
+    let csrf_ref = csrf.as_str();
+    let post = |mut fields: Vec<(&str, &str)>| {
+        fields.push(("authenticity_token", csrf_ref));
+        app.client.post(app.url("/admin/campaigns")).form(&fields).send()
+    };
+    // Preview renders the Markdown without saving.
+    let preview = post(vec![
+        ("title", "Nurses"),
+        ("slug", "nurses"),
+        ("body_markdown", "## Care jobs\n\n**Oslo**"),
+        ("status", "open"),
+        ("action", "preview"),
+    ])
+    .await
+    .expect("preview");
+    assert_eq!(preview.status(), 200);
+    let html = preview.text().await.expect("body");
+    assert_eq!(select_all(&html, ".preview h2"), ["Preview", "Care jobs"]);
+    assert_eq!(app.count("campaigns").await, 1);
+    // Bad answers and a taken address are explained.
+    let bad = post(vec![
+        ("title", ""),
+        ("slug", "Bad Slug"),
+        ("status", "open"),
+        ("opens_on", "2027-05-01"),
+        ("closes_on", "2027-04-01"),
+        ("action", "save"),
+    ])
+    .await
+    .expect("bad");
+    assert_eq!(bad.status(), 422);
+    let html = bad.text().await.expect("body");
+    for field in ["title", "slug", "closes_on"] {
+        assert_eq!(
+            attribute(&html, &format!("#{field}"), "aria-invalid").as_deref(),
+            Some("true"),
+            "{field}"
+        );
+    }
+    let taken = post(vec![
+        ("title", "Again"),
+        ("slug", "software-developers"),
+        ("status", "open"),
+        ("action", "save"),
+    ])
+    .await
+    .expect("taken");
+    assert_eq!(taken.status(), 422);
+    let saved = post(vec![
+        ("title", "Nurses for Oslo"),
+        ("slug", "nurses"),
+        ("summary", "Care jobs"),
+        ("body_markdown", "## Care"),
+        ("status", "open"),
+        ("action", "save"),
+    ])
+    .await
+    .expect("save");
+    assert_eq!(saved.status(), 303);
+    let location = saved.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert_eq!(
+        app.client
+            .get(app.url("/c/nurses"))
+            .send()
+            .await
+            .expect("landing")
+            .status(),
+        200
+    );
+    // Closing it by hand closes the landing page.
+    let id = location.rsplit('/').next().expect("id").to_owned();
+    let closed = app
+        .client
+        .post(app.url(&format!("/admin/campaigns/{id}")))
+        .form(&[
+            ("title", "Nurses for Oslo"),
+            ("slug", "nurses"),
+            ("status", "closed"),
+            ("action", "save"),
+            ("authenticity_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .expect("close");
+    assert_eq!(closed.status(), 303);
+    assert_eq!(
+        app.client
+            .get(app.url("/c/nurses"))
+            .send()
+            .await
+            .expect("landing")
+            .status(),
+        410
+    );
+
+    // Figures of the demo campaign.
+    for (i, source) in [Some("linkedin"), Some("linkedin"), None]
+        .into_iter()
+        .enumerate()
+    {
+        let mut body = api_body(&format!("fig{i}@example.com"));
+        if let Some(source) = source {
+            body["utm_source"] = json!(source);
+        }
+        body["citizenship"] = json!([if i == 0 { "PL" } else { "IN" }]);
+        assert_eq!(api_sign_up(app, &body).await.status(), 201);
+    }
+    let link = confirmation_link(app, "fig0@example.com", 1).await;
+    assert_eq!(
+        app.client
+            .get(&link)
+            .send()
+            .await
+            .expect("confirm")
+            .status(),
+        200
+    );
+    let demo = app
+        .scalar("SELECT CAST(MIN(id) AS BIGINT) FROM campaigns")
+        .await;
+    let page = app
+        .client
+        .get(app.url(&format!("/admin/campaigns/{demo}")))
+        .send()
+        .await
+        .expect("figures");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("body");
+    assert_eq!(select_all(&html, "#signups"), ["3"]);
+    assert_eq!(select_all(&html, "#confirmed"), ["1 (33 %)"]);
+    assert!(html.contains("<svg class=\"chart\""));
+    assert!(html.contains("linkedin"));
+    assert_eq!(app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log WHERE action IN ('campaign.created', 'campaign.updated')").await, 2);
+}
+db_test!(campaigns_are_managed_and_measured);

@@ -1,6 +1,7 @@
 //! The secretariat's back office under `/admin`: staff sessions (server-side, in the
 //! database), login with throttling, the pool, candidate pages, segments and export.
 
+pub mod campaigns;
 pub mod login;
 pub mod manage;
 pub mod pool;
@@ -132,5 +133,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/admin/tokens/{id}/revoke", post(manage::revoke_token))
         .route("/admin/audit", get(manage::audit_page))
+        .route(
+            "/admin/campaigns",
+            get(campaigns::list).post(campaigns::create),
+        )
+        .route("/admin/campaigns/new", get(campaigns::new_form))
+        .route(
+            "/admin/campaigns/{id}",
+            get(campaigns::show).post(campaigns::update),
+        )
+        .route("/admin/campaigns/{id}/edit", get(campaigns::edit_form))
         .layer(sessions)
 }
