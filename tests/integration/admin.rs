@@ -540,10 +540,8 @@ async fn campaigns_are_managed_and_measured(app: &TestApp) {
         .await
         .expect("body");
     let csrf = attribute(&form, "input[name=authenticity_token]", "value").expect("token");
-    let csrf_ref = csrf.as_str();
-    let post = |mut fields: Vec<(&str, &str)>| {
-        fields.push(("authenticity_token", csrf_ref));
-        app.client.post(app.url("/admin/campaigns")).form(&fields).send()
+    let post = |fields: Vec<(&'static str, &'static str)>| {
+        post_campaign(app, "/admin/campaigns", fields, csrf.clone())
     };
     // Preview renders the Markdown without saving.
     let preview = post(vec![
@@ -678,3 +676,17 @@ async fn campaigns_are_managed_and_measured(app: &TestApp) {
     assert_eq!(app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log WHERE action IN ('campaign.created', 'campaign.updated')").await, 2);
 }
 db_test!(campaigns_are_managed_and_measured);
+
+async fn post_campaign(
+    app: &TestApp,
+    path: &str,
+    mut fields: Vec<(&'static str, &'static str)>,
+    csrf: String,
+) -> reqwest::Result<reqwest::Response> {
+    let mut owned: Vec<(String, String)> = fields
+        .drain(..)
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    owned.push(("authenticity_token".into(), csrf));
+    app.client.post(app.url(path)).form(&owned).send().await
+}
