@@ -1,0 +1,168 @@
+// Browser test of the back office: the development login printed at first start,
+// signing in, filtering the pool by profession and EU/EEA status, saving the filter as
+// a segment, and opening a candidate. axe-core checks the pages for serious and
+// critical WCAG 2.1 A/AA violations.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const APP_BIN = process.env.TALENTPOOL_BIN
+  ? path.resolve(process.env.TALENTPOOL_BIN)
+  : path.resolve(here, '../../target/debug/talentpool');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+let dataDir;
+let app;
+let appLog = '';
+let baseUrl;
+let browser;
+let env;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealthy(url, ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (app.exitCode !== null) throw new Error(`talentpool exited early:\n${appLog}`);
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} not healthy within ${ms} ms:\n${appLog}`);
+}
+
+async function assertAccessible(page, what) {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  const results = await page.evaluate(
+    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] }),
+    AXE_TAGS,
+  );
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const report = bad
+    .map((v) => `  [${v.impact}] ${v.id}: ${v.help}\n${v.nodes.map((n) => `    - ${n.target.join(' ')}`).join('\n')}`)
+    .join('\n');
+  assert.equal(bad.length, 0, `axe found ${bad.length} serious/critical violation(s) on ${what}:\n${report}`);
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(APP_BIN), `talentpool binary not found at ${APP_BIN}`);
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'talentpool-admin-'));
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  env = { ...process.env };
+  delete env.DATABASE_URL;
+  delete env.SMTP_URL;
+  Object.assign(env, {
+    APP_ENV: 'development',
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    BASE_URL: baseUrl,
+    SECRET_KEY: 'browser-test-secret-key-0123456789abcdef',
+    JOB_POLL_MILLIS: '50',
+  });
+  app = spawn(APP_BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  app.stdout.on('data', (chunk) => { appLog += chunk; });
+  app.stderr.on('data', (chunk) => { appLog += chunk; });
+  await waitForHealthy(`${baseUrl}/healthz`, 60_000);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+      '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (app && app.exitCode === null) {
+    const exited = once(app, 'exit');
+    app.kill('SIGTERM');
+    await exited;
+  }
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('the secretariat signs in, filters the pool, saves a segment and opens a candidate', { timeout: 120_000 }, async () => {
+  // The development login is printed once, at the first start.
+  const login = appLog.match(/Admin login:\s+(\S+) \/ (\S+)/);
+  assert.ok(login, `no admin login printed at first start:\n${appLog}`);
+  const [, email, password] = login;
+
+  // Fake candidates, seeded while the app runs.
+  const seeded = spawnSync(APP_BIN, ['seed', '--candidates', '150'], { env, encoding: 'utf8' });
+  assert.equal(seeded.status, 0, `seed failed:\n${seeded.stdout}\n${seeded.stderr}`);
+  assert.match(seeded.stdout, /seeded 150 candidates/);
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('response', (r) => { if (r.status() >= 500) problems.push(`HTTP ${r.status()} ${r.url()}`); });
+
+  await page.goto(`${baseUrl}/admin`);
+  assert.ok(page.url().startsWith(`${baseUrl}/admin/login`), `not sent to the login page: ${page.url()}`);
+  await assertAccessible(page, 'the login page');
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await Promise.all([page.waitForURL(`${baseUrl}/admin`), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await page.getByRole('heading', { name: 'The pool' }).waitFor();
+  const all = Number(await page.locator('#match-count').textContent());
+  assert.equal(all, 150, 'every seeded candidate is in the pool');
+  await assertAccessible(page, 'the pool page');
+
+  await page.getByLabel('Profession').selectOption('2');
+  await page.getByLabel('EU/EEA status').selectOption('eu_eea');
+  await Promise.all([page.waitForURL(/eu_status=eu_eea/), page.getByRole('button', { name: 'Filter' }).click()]);
+  assert.match(page.url(), /profession=2(&|$)/);
+  const filtered = page.url();
+  const matches = Number(await page.locator('#match-count').textContent());
+  assert.ok(matches > 0 && matches < all, `a narrower selection expected, got ${matches} of ${all}`);
+  const statuses = await page.locator('tbody tr td:nth-child(3)').allTextContents();
+  assert.ok(statuses.length > 0 && statuses.every((s) => s.trim() === 'EU/EEA'), `only EU/EEA rows: ${statuses}`);
+
+  await page.getByLabel('Save this filter as a segment').fill('EU professionals');
+  await Promise.all([page.waitForURL(/saved=/), page.getByRole('button', { name: 'Save segment' }).click()]);
+  await page.goto(`${baseUrl}/admin/segments`);
+  const row = page.locator('tbody tr', { hasText: 'EU professionals' });
+  assert.equal((await row.locator('.segment-count').textContent()).trim(), String(matches));
+  await assertAccessible(page, 'the segments page');
+
+  await page.goto(filtered);
+  const first = page.locator('tbody a').first();
+  const name = (await first.textContent()).trim();
+  await Promise.all([page.waitForURL(/\/admin\/candidates\/\d+$/), first.click()]);
+  await page.getByRole('heading', { name }).waitFor();
+  await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+  await assertAccessible(page, 'a candidate page');
+  await page.screenshot({ path: '/tmp/browser-admin-candidate.png', fullPage: true });
+
+  assert.deepEqual(problems, [], 'the browser saw errors');
+  await context.close();
+});
