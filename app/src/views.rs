@@ -35,6 +35,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin_campaign.html",
 ];
 
+/// A serde value for a template context.
+pub fn value<T: serde::Serialize + ?Sized>(value: &T) -> Value {
+    Value::from(minijinja::value::Serde(value))
+}
+
 pub const STYLESHEET: &str = include_str!("../templates/app.css");
 
 #[derive(Clone)]

@@ -15,6 +15,7 @@ use talentpool_core::{
 };
 
 use super::error::Error;
+use crate::http::csrf;
 use crate::state::AppState;
 
 pub async fn confirm(
@@ -47,9 +48,7 @@ pub async fn confirm(
             detail => "Check that you copied the whole link from the email, or ask for a new one below." },
         ),
     };
-    let csrf_token = csrf
-        .authenticity_token()
-        .map_err(|e| anyhow::anyhow!("CSRF token: {e:?}"))?;
+    let csrf_token = csrf::token(&csrf)?;
     let page = state
         .views
         .render("confirm.html", context! { csrf_token, ..ctx })?;
@@ -60,9 +59,7 @@ pub async fn resend_form(
     State(state): State<AppState>,
     csrf: CsrfToken,
 ) -> Result<Response, Error> {
-    let csrf_token = csrf
-        .authenticity_token()
-        .map_err(|e| anyhow::anyhow!("CSRF token: {e:?}"))?;
+    let csrf_token = csrf::token(&csrf)?;
     let page = state.views.render(
         "confirm.html",
         context! { outcome => "ask", title => "Get a new confirmation link",
@@ -84,9 +81,7 @@ pub async fn resend(
     csrf: CsrfToken,
     Form(form): Form<ResendForm>,
 ) -> Result<Response, Error> {
-    if form.authenticity_token.is_empty() || csrf.verify(&form.authenticity_token).is_err() {
-        return Err(Error::Csrf);
-    }
+    csrf::verify(&csrf, &form.authenticity_token)?;
     candidates::resend_confirmation(&state.db, &form.email).await?;
     let page = state.views.render(
         "confirm.html",

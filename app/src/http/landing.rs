@@ -19,6 +19,8 @@ use talentpool_core::{
 };
 
 use super::{error::Error, form::FormData};
+use crate::http::csrf;
+use crate::views;
 use crate::{
     signups::{self, Submission},
     state::AppState,
@@ -63,10 +65,7 @@ pub async fn submit(
 ) -> Result<Response, Error> {
     let campaign = open_campaign(&state, &slug).await?;
     let form = FormData::read(request).await?;
-    let token = form.get("authenticity_token").unwrap_or_default();
-    if token.is_empty() || csrf.verify(token).is_err() {
-        return Err(Error::Csrf);
-    }
+    csrf::verify(&csrf, form.get("authenticity_token").unwrap_or_default())?;
     let thanks = Redirect::to(&format!("/c/{}/thanks", campaign.slug)).into_response();
     if form.get("website").is_some_and(|v| !v.is_empty()) {
         // The honeypot: people never see this field, bots fill it in. Look the same.
@@ -155,9 +154,7 @@ async fn render(
     errors: &FieldErrors,
     source: &SignupSource,
 ) -> Result<axum::response::Html<String>, Error> {
-    let csrf_token = csrf
-        .authenticity_token()
-        .map_err(|e| anyhow::anyhow!("CSRF token: {e:?}"))?;
+    let csrf_token = csrf::token(csrf)?;
     let texts = consents::current_texts(&state.db, "en").await?;
     let countries: Vec<Json> = Country::all()
         .into_iter()
@@ -194,20 +191,16 @@ async fn render(
         context! {
             campaign => context! { slug => &campaign.slug, title => &campaign.title, summary => &campaign.summary },
             campaign_html => markdown::to_html(&campaign.body_markdown),
-            countries => serde_value(&countries),
-            profession_groups => serde_value(state.catalog.groups()),
-            language_levels => serde_value(&language_levels),
-            education_levels => serde_value(&education_levels),
-            consents => serde_value(&texts),
-            values => serde_value(values),
-            errors => serde_value(&error_map),
-            error_list => serde_value(&error_list),
-            utm => serde_value(&utm),
+            countries => views::value(&countries),
+            profession_groups => views::value(state.catalog.groups()),
+            language_levels => views::value(&language_levels),
+            education_levels => views::value(&education_levels),
+            consents => views::value(&texts),
+            values => views::value(values),
+            errors => views::value(&error_map),
+            error_list => views::value(&error_list),
+            utm => views::value(&utm),
             csrf_token,
         },
     )?)
-}
-
-fn serde_value<T: serde::Serialize + ?Sized>(value: &T) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(value))
 }

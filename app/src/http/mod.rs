@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api;
 pub mod client_ip;
 pub mod confirm;
+pub mod csrf;
 pub mod dev;
 pub mod error;
 pub mod form;

@@ -66,22 +66,12 @@ impl Problem {
 impl From<Error> for Problem {
     fn from(e: Error) -> Self {
         match e {
-            Error::Validation(errors) => {
-                let mut p = Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation",
-                    "Invalid input",
-                )
-                .detail("One or more fields are invalid; see `errors`.");
-                p.errors = errors
+            Error::Validation(errors) => Problem::validation(
+                errors
                     .iter()
-                    .map(|(field, message)| FieldProblem {
-                        field: field.to_owned(),
-                        message: message.to_owned(),
-                    })
-                    .collect();
-                p
-            }
+                    .map(|(field, message)| (field.to_owned(), message.to_owned()))
+                    .collect(),
+            ),
             Error::NotFound => Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found"),
             Error::Gone => Problem::new(StatusCode::GONE, "gone", "Gone"),
             Error::BadRequest(detail) => {

@@ -18,16 +18,9 @@ use talentpool_core::{
 };
 
 use super::Staff;
+use crate::http::csrf;
+use crate::views;
 use crate::{http::error::Error, state::AppState};
-
-fn csrf_value(csrf: &CsrfToken) -> Result<String, Error> {
-    csrf.authenticity_token()
-        .map_err(|e| Error::Unexpected(anyhow::anyhow!("CSRF token: {e:?}")))
-}
-
-fn serde_value<T: serde::Serialize + ?Sized>(value: &T) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(value))
-}
 
 pub async fn list(
     State(state): State<AppState>,
@@ -45,7 +38,7 @@ pub async fn list(
         .collect();
     let page = state.views.render(
         "admin_campaigns.html",
-        context! { staff_email => staff.0.email, csrf_token => csrf_value(&csrf)?, campaigns => serde_value(&rows) },
+        context! { staff_email => staff.0.email, csrf_token => csrf::token(&csrf)?, campaigns => views::value(&rows) },
     )?;
     Ok((csrf, page).into_response())
 }
@@ -74,9 +67,9 @@ fn render_form(
     Ok(state.views.render(
         "admin_campaign_form.html",
         context! {
-            staff_email => &staff.0.email, csrf_token => csrf_value(csrf)?, id,
-            form => serde_value(form), errors => serde_value(&error_map),
-            error_list => serde_value(&errors.iter().map(|(f, m)| json!({"field": f, "message": m})).collect::<Vec<_>>()),
+            staff_email => &staff.0.email, csrf_token => csrf::token(csrf)?, id,
+            form => views::value(form), errors => views::value(&error_map),
+            error_list => views::value(&errors.iter().map(|(f, m)| json!({"field": f, "message": m})).collect::<Vec<_>>()),
             preview_html => preview.then(|| markdown::to_html(&form.body_markdown)),
         },
     )?)
@@ -258,9 +251,9 @@ pub async fn show(
     let page = state.views.render(
         "admin_campaign.html",
         context! {
-            staff_email => staff.0.email, csrf_token => csrf_value(&csrf)?,
+            staff_email => staff.0.email, csrf_token => csrf::token(&csrf)?,
             campaign => context! { id => campaign.id, slug => &campaign.slug, title => &campaign.title, status => &campaign.status },
-            figures => serde_value(&figures), rate, professions => serde_value(&professions),
+            figures => views::value(&figures), rate, professions => views::value(&professions),
             chart => chart(&figures.per_day),
         },
     )?;

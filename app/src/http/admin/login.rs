@@ -15,22 +15,11 @@ use talentpool_core::{audit, staff};
 use tower_sessions::Session;
 
 use super::{STAFF_KEY, Staff};
+use crate::http::csrf;
 use crate::{
     http::{client_ip::ClientIp, error::Error},
     state::AppState,
 };
-
-fn csrf_value(csrf: &CsrfToken) -> Result<String, Error> {
-    csrf.authenticity_token()
-        .map_err(|e| Error::Unexpected(anyhow::anyhow!("CSRF token: {e:?}")))
-}
-
-fn check_csrf(csrf: &CsrfToken, token: &str) -> Result<(), Error> {
-    if token.is_empty() || csrf.verify(token).is_err() {
-        return Err(Error::Csrf);
-    }
-    Ok(())
-}
 
 /// Only local paths are followed after login (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
@@ -54,7 +43,7 @@ pub async fn form(
 ) -> Result<Response, Error> {
     let page = state.views.render(
         "admin_login.html",
-        context! { csrf_token => csrf_value(&csrf)?, next => safe_next(query.next.as_deref()) },
+        context! { csrf_token => csrf::token(&csrf)?, next => safe_next(query.next.as_deref()) },
     )?;
     Ok((csrf, page).into_response())
 }
@@ -79,7 +68,7 @@ pub async fn submit(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, Error> {
-    check_csrf(&csrf, &form.authenticity_token)?;
+    csrf::verify(&csrf, &form.authenticity_token)?;
     let next = safe_next(form.next.as_deref());
     let ip = ClientIp {
         trusted_header: state.settings.client_ip_header.clone(),
@@ -91,7 +80,7 @@ pub async fn submit(
     let render_error = |status: StatusCode, message: &str| -> Result<Response, Error> {
         let page = state.views.render(
             "admin_login.html",
-            context! { csrf_token => csrf_value(&csrf)?, next => next.clone(), email => form.email.clone(), error => message },
+            context! { csrf_token => csrf::token(&csrf)?, next => next.clone(), email => form.email.clone(), error => message },
         )?;
         Ok((status, csrf.clone(), page).into_response())
     };
@@ -142,7 +131,7 @@ pub async fn logout(
     session: Session,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, Error> {
-    check_csrf(&csrf, &form.authenticity_token)?;
+    csrf::verify(&csrf, &form.authenticity_token)?;
     session
         .flush()
         .await
@@ -157,7 +146,7 @@ pub async fn password_form(
 ) -> Result<Response, Error> {
     let page = state.views.render(
         "admin_password.html",
-        context! { csrf_token => csrf_value(&csrf)?, staff_email => staff.0.email },
+        context! { csrf_token => csrf::token(&csrf)?, staff_email => staff.0.email },
     )?;
     Ok((csrf, page).into_response())
 }
@@ -178,7 +167,7 @@ pub async fn change_password(
     csrf: CsrfToken,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, Error> {
-    check_csrf(&csrf, &form.authenticity_token)?;
+    csrf::verify(&csrf, &form.authenticity_token)?;
     let (status, message, error) = if form.new.chars().count() < staff::MIN_PASSWORD_LEN {
         (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -208,7 +197,7 @@ pub async fn change_password(
     };
     let page = state.views.render(
         "admin_password.html",
-        context! { csrf_token => csrf_value(&csrf)?, staff_email => staff.0.email, message, error },
+        context! { csrf_token => csrf::token(&csrf)?, staff_email => staff.0.email, message, error },
     )?;
     Ok((status, csrf, page).into_response())
 }

@@ -15,19 +15,8 @@ use serde_json::json;
 use talentpool_core::{api_tokens, audit, entities::audit_log, pool, segments};
 
 use super::Staff;
+use crate::http::csrf;
 use crate::{http::error::Error, state::AppState};
-
-fn csrf_value(csrf: &CsrfToken) -> Result<String, Error> {
-    csrf.authenticity_token()
-        .map_err(|e| Error::Unexpected(anyhow::anyhow!("CSRF token: {e:?}")))
-}
-
-fn check_csrf(csrf: &CsrfToken, token: &str) -> Result<(), Error> {
-    if token.is_empty() || csrf.verify(token).is_err() {
-        return Err(Error::Csrf);
-    }
-    Ok(())
-}
 
 fn query_of(filter: &pool::Filter) -> String {
     let value = serde_json::to_value(filter).unwrap_or_default();
@@ -63,7 +52,7 @@ pub async fn segments_page(
     }
     let page = state.views.render(
         "admin_segments.html",
-        context! { staff_email => staff.0.email, csrf_token => csrf_value(&csrf)?, segments => minijinja::Value::from(minijinja::value::Serde(&rows)) },
+        context! { staff_email => staff.0.email, csrf_token => csrf::token(&csrf)?, segments => minijinja::Value::from(minijinja::value::Serde(&rows)) },
     )?;
     Ok((csrf, page).into_response())
 }
@@ -81,7 +70,7 @@ pub async fn delete_segment(
     Path(id): Path<i64>,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, Error> {
-    check_csrf(&csrf, &form.authenticity_token)?;
+    csrf::verify(&csrf, &form.authenticity_token)?;
     if !segments::delete(&state.db, id).await? {
         return Err(Error::NotFound);
     }
@@ -119,7 +108,7 @@ async fn tokens_view(
     Ok(state.views.render(
         "admin_tokens.html",
         context! {
-            staff_email => &staff.0.email, csrf_token => csrf_value(csrf)?,
+            staff_email => &staff.0.email, csrf_token => csrf::token(csrf)?,
             tokens => minijinja::Value::from(minijinja::value::Serde(&tokens)), created, error,
         },
     )?)
@@ -148,7 +137,7 @@ pub async fn create_token(
     csrf: CsrfToken,
     Form(form): Form<NewToken>,
 ) -> Result<Response, Error> {
-    check_csrf(&csrf, &form.authenticity_token)?;
+    csrf::verify(&csrf, &form.authenticity_token)?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         let page = tokens_view(
@@ -182,7 +171,7 @@ pub async fn revoke_token(
     Path(id): Path<i64>,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, Error> {
-    check_csrf(&csrf, &form.authenticity_token)?;
+    csrf::verify(&csrf, &form.authenticity_token)?;
     if !api_tokens::revoke(&state.db, id).await? {
         return Err(Error::NotFound);
     }
@@ -242,7 +231,7 @@ pub async fn audit_page(
     let page = state.views.render(
         "admin_audit.html",
         context! {
-            staff_email => staff.0.email, csrf_token => csrf_value(&csrf)?,
+            staff_email => staff.0.email, csrf_token => csrf::token(&csrf)?,
             entries => minijinja::Value::from(minijinja::value::Serde(&rows)), next,
         },
     )?;

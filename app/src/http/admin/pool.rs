@@ -24,19 +24,12 @@ use talentpool_core::{
 };
 
 use super::Staff;
+use crate::http::csrf;
+use crate::views;
 use crate::{
     http::{api::candidates::parse_query, error::Error, problem::Problem},
     state::AppState,
 };
-
-fn csrf_value(csrf: &CsrfToken) -> Result<String, Error> {
-    csrf.authenticity_token()
-        .map_err(|e| Error::Unexpected(anyhow::anyhow!("CSRF token: {e:?}")))
-}
-
-fn serde_value<T: serde::Serialize + ?Sized>(value: &T) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(value))
-}
 
 /// The filter from a query string, or the messages for the bad parts.
 async fn read_filter(
@@ -131,15 +124,15 @@ pub async fn pool(
         "admin_pool.html",
         context! {
             staff_email => staff.0.email,
-            csrf_token => csrf_value(&csrf)?,
-            filter => serde_value(&filter),
-            result => serde_value(&result),
-            errors => serde_value(&errors),
+            csrf_token => csrf::token(&csrf)?,
+            filter => views::value(&filter),
+            result => views::value(&result),
+            errors => views::value(&errors),
             query => base_query,
-            campaigns => serde_value(&campaigns),
-            countries => serde_value(&countries),
-            levels => serde_value(&levels),
-            profession_groups => serde_value(state.catalog.groups()),
+            campaigns => views::value(&campaigns),
+            countries => views::value(&countries),
+            levels => views::value(&levels),
+            profession_groups => views::value(state.catalog.groups()),
         },
     )?;
     Ok((status, csrf, page).into_response())
@@ -256,7 +249,7 @@ pub async fn candidate(
         "admin_candidate.html",
         context! {
             staff_email => staff.0.email,
-            csrf_token => csrf_value(&csrf)?,
+            csrf_token => csrf::token(&csrf)?,
             c => context! {
                 id => candidate.id, full_name => &candidate.full_name, email => &candidate.email,
                 profession, years_experience => candidate.years_experience,
@@ -269,9 +262,9 @@ pub async fn candidate(
                 has_cv => candidate.cv_key.is_some(), confirmed => candidate.confirmed_at.is_some(),
                 consent_share => candidate.consent_share, consent_newsletter => candidate.consent_newsletter,
             },
-            citizenships => serde_value(&citizenships),
-            consents => serde_value(&consents),
-            timeline => serde_value(&timeline),
+            citizenships => views::value(&citizenships),
+            consents => views::value(&consents),
+            timeline => views::value(&timeline),
         },
     )?;
     Ok((csrf, page).into_response())
@@ -293,9 +286,7 @@ pub async fn save_segment(
     csrf: CsrfToken,
     Form(form): Form<SegmentForm>,
 ) -> Result<Response, Error> {
-    if form.authenticity_token.is_empty() || csrf.verify(&form.authenticity_token).is_err() {
-        return Err(Error::Csrf);
-    }
+    csrf::verify(&csrf, &form.authenticity_token)?;
     let (filter, _, _, _) = read_filter(&state, Some(&form.query))
         .await
         .map_err(|errors| {
