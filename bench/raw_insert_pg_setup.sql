@@ -1,6 +1,5 @@
 -- Scratch table for the raw-insert ceiling (same columns and unique email index as a
 -- small `candidates` row). Created in the benchmark's own throw-away database.
-DROP TABLE IF EXISTS bench_raw_candidates;
 CREATE TABLE bench_raw_candidates (
   id                 bigserial PRIMARY KEY,
   email              varchar NOT NULL UNIQUE,
