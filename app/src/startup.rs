@@ -99,6 +99,7 @@ impl Application {
             db,
             mailer,
             settings: (*settings).clone(),
+            files: state.files.clone(),
         };
         Ok(Self {
             listener,

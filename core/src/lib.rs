@@ -16,6 +16,7 @@ pub mod markdown;
 pub mod pool;
 pub mod professions;
 pub mod queue;
+pub mod retention;
 pub mod seed;
 pub mod segments;
 pub mod staff;

@@ -13,6 +13,7 @@ pub struct JobContext {
     pub db: sea_orm::DatabaseConnection,
     pub mailer: Mailer,
     pub settings: Settings,
+    pub files: std::sync::Arc<dyn talentpool_core::storage::FileStore>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -63,6 +63,7 @@ pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result
     let poll = Duration::from_millis(ctx.settings.job_poll_millis.max(10));
     let missed_heartbeats = usize::try_from((60_000 / poll.as_millis()).max(2)).unwrap_or(2);
     let backoff = backoff()?;
+    let retention = tokio::spawn(run_retention(ctx.clone(), shutdown.clone()));
     let signal = async move {
         shutdown.cancelled().await;
         Ok(())
@@ -107,8 +108,33 @@ pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result
         }
         other => return Err(Error::Queue(format!("unsupported database {other:?}"))),
     };
-    monitor
+    let result = monitor
         .run_with_signal(signal)
         .await
-        .map_err(|e| Error::Queue(e.to_string()))
+        .map_err(|e| Error::Queue(e.to_string()));
+    let _ = retention.await;
+    result
+}
+
+/// Hourly retention: unconfirmed sign-ups past their retention period are deleted.
+/// (Every worker process runs it; the deletes are idempotent.)
+async fn run_retention(ctx: JobContext, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        let days = ctx.settings.unconfirmed_retention_days;
+        if let Err(e) = talentpool_core::retention::purge_unconfirmed(
+            &ctx.db,
+            ctx.files.as_ref(),
+            chrono::Utc::now(),
+            days,
+        )
+        .await
+        {
+            tracing::error!(error = %e, "retention run failed");
+        }
+    }
 }

@@ -10,5 +10,6 @@ mod confirmation;
 mod emails;
 mod pages;
 mod repeat_signup;
+mod retention;
 mod signup_api;
 mod signup_form;
