@@ -62,17 +62,18 @@ pub async fn submit(
         }
         None => None,
     };
-    match candidates::sign_up(
-        &state.db,
-        campaign,
-        &valid,
-        cv_key.clone(),
-        channel,
-        source,
-        &texts,
-    )
-    .await
-    {
+    // The write runs in its own task: a client that hangs up mid-request cannot cut a
+    // transaction short.
+    let write = {
+        let (db, campaign, cv_key) = (state.db.clone(), campaign.clone(), cv_key.clone());
+        tokio::spawn(async move {
+            candidates::sign_up(&db, &campaign, &valid, cv_key, channel, source, &texts).await
+        })
+    };
+    let result = write
+        .await
+        .map_err(|e| Error::Unexpected(anyhow::anyhow!("sign-up task: {e}")))?;
+    match result {
         Ok(outcome) => {
             tracing::info!(campaign = %campaign.slug, ?outcome, "sign-up recorded");
             Ok(outcome)

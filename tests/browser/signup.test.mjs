@@ -304,7 +304,7 @@ async function signUpFlow() {
   await assertAccessible(page, 'the "Check your email" page');
 
   // 4. The confirmation email arrives over SMTP; open its link.
-  const mail = await waitForMail(email, 20_000);
+  const mail = await waitForMail(email, 45_000);
   const text = mail.parsed.text;
   assert.ok(text, 'the confirmation email should have a text part');
   const links = text.match(/https?:\/\/\S+/g) || [];

@@ -43,7 +43,7 @@ async fn confirmation_emails(app: &TestApp) {
             .status(),
         201
     );
-    let first = app.smtp.wait_for("snap@example.com", 1).await.remove(0);
+    let first = app.mail("snap@example.com", 1).await.remove(0);
     insta::assert_snapshot!("confirm_signup_headers", headers(&first));
     insta::assert_snapshot!("confirm_signup_text", redact(app, &first.text()));
     insta::assert_snapshot!("confirm_signup_html", redact(app, &first.html()));
@@ -54,7 +54,7 @@ async fn confirmation_emails(app: &TestApp) {
             .status(),
         201
     );
-    let second = app.smtp.wait_for("snap@example.com", 2).await.remove(1);
+    let second = app.mail("snap@example.com", 2).await.remove(1);
     insta::assert_snapshot!("confirm_changes_text", redact(app, &second.text()));
     insta::assert_snapshot!("confirm_changes_html", redact(app, &second.html()));
 }

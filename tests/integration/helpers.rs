@@ -149,7 +149,7 @@ pub async fn api_sign_up(app: &TestApp, body: &Value) -> Response {
 
 /// The confirmation link in the newest email to `address`.
 pub async fn confirmation_link(app: &TestApp, address: &str, nth: usize) -> String {
-    let messages = app.smtp.wait_for(address, nth).await;
+    let messages = app.mail(address, nth).await;
     let prefix = app.url("/confirm/");
     messages[nth - 1]
         .link(&prefix)

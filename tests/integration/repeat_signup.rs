@@ -48,7 +48,7 @@ async fn profile_untouched_until_link_used(app: &TestApp) {
     assert_eq!(unchanged, 1, "the stored profile is untouched");
 
     // The owner gets a link that applies the new answers.
-    let messages = app.smtp.wait_for("owner@example.com", 2).await;
+    let messages = app.mail("owner@example.com", 2).await;
     assert_eq!(
         messages[1].subject(),
         "Confirm the new answers to your talent pool profile"

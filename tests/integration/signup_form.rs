@@ -103,7 +103,7 @@ async fn full_journey(app: &TestApp) {
     assert_eq!(files.len(), 1);
 
     // The confirmation email: text and HTML, and a link that confirms once.
-    let messages = app.smtp.wait_for("ada@example.com", 1).await;
+    let messages = app.mail("ada@example.com", 1).await;
     let email = &messages[0];
     assert_eq!(email.subject(), "Confirm your sign-up to the talent pool");
     assert!(email.text().contains("Hello Ada,"));
@@ -138,6 +138,7 @@ async fn full_journey(app: &TestApp) {
         .await,
         1
     );
+    app.drain_jobs().await;
     assert_eq!(app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM email_log WHERE status = 'sent' AND template = 'confirm_signup'").await, 1);
 }
 db_test!(full_journey);

@@ -141,6 +141,62 @@ impl TestApp {
         })
     }
 
+    /// Waits for `count` messages to `address`; on a time-out, fails with the state of
+    /// the job queue to tell a slow worker from a lost job.
+    pub async fn mail(&self, address: &str, count: usize) -> Vec<Received> {
+        match self
+            .smtp
+            .wait_for(address, count, Duration::from_secs(45))
+            .await
+        {
+            Ok(found) => found,
+            Err(found) => panic!(
+                "{count} message(s) to {address} expected, {} arrived; jobs: {}",
+                found.len(),
+                self.job_states().await
+            ),
+        }
+    }
+
+    /// The job table in one line: status, attempts and last result of each job.
+    pub async fn job_states(&self) -> String {
+        let backend = self.db.get_database_backend();
+        let table = if self.backend == Backend::Postgres {
+            "apalis.jobs"
+        } else {
+            "Jobs"
+        };
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(
+                backend,
+                format!("SELECT status, CAST(attempts AS BIGINT) AS a, CAST(last_result AS TEXT) AS r, lock_by FROM {table}"),
+            ))
+            .await;
+        match rows {
+            Ok(rows) => rows
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}(attempts {}, result {}, lock {})",
+                        r.try_get::<String>("", "status").unwrap_or_default(),
+                        r.try_get::<i64>("", "a").unwrap_or(-1),
+                        r.try_get::<Option<String>>("", "r")
+                            .ok()
+                            .flatten()
+                            .unwrap_or_default(),
+                        r.try_get::<Option<String>>("", "lock_by")
+                            .ok()
+                            .flatten()
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            Err(e) => format!("(could not read the job table: {e})"),
+        }
+    }
+
     /// A secretariat API token.
     pub async fn api_token(&self) -> String {
         talentpool_core::api_tokens::create(&self.db, "tests", None)
@@ -165,7 +221,7 @@ impl TestApp {
 
     /// Waits until no job is pending or running.
     pub async fn drain_jobs(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
         loop {
             let left = queue::unfinished(&self.db, queue::CANDIDATE_EMAIL_QUEUE)
                 .await
@@ -173,10 +229,9 @@ impl TestApp {
             if left == 0 {
                 return;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{left} jobs still unfinished"
-            );
+            if tokio::time::Instant::now() >= deadline {
+                panic!("{left} jobs still unfinished: {}", self.job_states().await);
+            }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

@@ -24,7 +24,12 @@ pub async fn confirm(
     csrf: CsrfToken,
 ) -> Result<Response, Error> {
     let texts = consents::current_texts(&state.db, "en").await?;
-    let outcome = candidates::confirm(&state.db, &token, &state.catalog, &texts).await?;
+    // Its own task: a client that hangs up cannot cut the transaction short.
+    let (db, catalog) = (state.db.clone(), state.catalog.clone());
+    let outcome =
+        tokio::spawn(async move { candidates::confirm(&db, &token, &catalog, &texts).await })
+            .await
+            .map_err(|e| Error::Unexpected(anyhow::anyhow!("confirmation task: {e}")))??;
     let (status, ctx) = match outcome {
         Confirmation::Confirmed {
             applied_changes, ..
