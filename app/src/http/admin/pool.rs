@@ -47,6 +47,15 @@ async fn read_filter(
     Ok((parsed.filter, valid, parsed.limit, parsed.cursor))
 }
 
+/// A filter that does not parse, as one readable message.
+fn bad_filter(errors: Vec<(String, String)>) -> Error {
+    let parts: Vec<String> = errors
+        .into_iter()
+        .map(|(f, m)| format!("{f}: {m}"))
+        .collect();
+    Error::BadRequest(parts.join("; "))
+}
+
 fn query_without_cursor(query: Option<&str>) -> String {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(query.unwrap_or_default()).unwrap_or_default();
@@ -289,15 +298,7 @@ pub async fn save_segment(
     csrf::verify(&csrf, &form.authenticity_token)?;
     let (filter, _, _, _) = read_filter(&state, Some(&form.query))
         .await
-        .map_err(|errors| {
-            Error::BadRequest(
-                errors
-                    .into_iter()
-                    .map(|(f, m)| format!("{f}: {m}"))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        .map_err(bad_filter)?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::BadRequest(
@@ -351,15 +352,7 @@ pub async fn export(
 ) -> Result<Response, Error> {
     let (filter, valid, _, _) = read_filter(&state, query.as_deref())
         .await
-        .map_err(|errors| {
-            Error::BadRequest(
-                errors
-                    .into_iter()
-                    .map(|(f, m)| format!("{f}: {m}"))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        .map_err(bad_filter)?;
     audit::record(
         &state.db,
         staff.actor(),
