@@ -47,6 +47,31 @@ pub async fn enqueue<J: Serialize>(db: &impl ConnectionTrait, queue: &str, job: 
     Ok(())
 }
 
+/// Records a job as done from inside its handler, in the same shape as apalis's own
+/// acknowledgement. apalis 1.0 sends acknowledgements through a channel that is flushed
+/// only when the worker is polled again, and an idle worker is sometimes not polled for
+/// a long time: the row then stays `Running`, and a restart would run the job twice.
+/// Writing the outcome here makes it durable at once; apalis's later ack is a no-op.
+pub async fn mark_done(db: &impl ConnectionTrait, job_id: &str) -> Result<()> {
+    let stmt = match db.get_database_backend() {
+        DbBackend::Sqlite => Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "UPDATE Jobs SET status = 'Done', last_result = '{\"Ok\":null}', done_at = strftime('%s','now') \
+             WHERE id = ? AND status IN ('Queued', 'Running')",
+            [job_id.into()],
+        ),
+        DbBackend::Postgres => Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE apalis.jobs SET status = 'Done', last_result = '{\"Ok\":null}'::jsonb, done_at = now() \
+             WHERE id = $1 AND status IN ('Queued', 'Running')",
+            [job_id.into()],
+        ),
+        other => return Err(Error::Invalid(format!("unsupported database {other:?}"))),
+    };
+    db.execute_raw(stmt).await?;
+    Ok(())
+}
+
 /// Jobs of `queue` not yet finished (pending, running or to be retried).
 pub async fn unfinished(db: &impl ConnectionTrait, queue: &str) -> Result<i64> {
     let backend = db.get_database_backend();

@@ -2,7 +2,7 @@
 //! of a repeat sign-up. The job carries ids; the token is made here, so the raw token
 //! never rests in the job table.
 
-use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
+use apalis::prelude::{AbortError, Attempt, BoxDynError, Data, TaskId};
 use chrono::Duration;
 use sea_orm::EntityTrait;
 use serde::Serialize;
@@ -26,12 +26,23 @@ struct ConfirmContext<'a> {
     privacy_url: String,
 }
 
-#[tracing::instrument(skip_all, fields(job = ?job, attempt = attempt.current()))]
+#[tracing::instrument(skip_all, fields(job = ?job, attempt = attempt.current(), id = %id))]
 pub async fn handle(
     job: CandidateEmail,
     ctx: Data<JobContext>,
     attempt: Attempt,
+    id: TaskId,
 ) -> Result<(), BoxDynError> {
+    let result = send(job, &ctx).await;
+    if result.is_ok()
+        && let Err(e) = talentpool_core::queue::mark_done(&ctx.db, &id.to_string()).await
+    {
+        tracing::warn!(error = %e, "could not record the job as done; apalis's ack will");
+    }
+    result
+}
+
+async fn send(job: CandidateEmail, ctx: &JobContext) -> Result<(), BoxDynError> {
     let (candidate_id, signup_id, purpose, template) = match job {
         CandidateEmail::ConfirmSignup { candidate_id } => {
             (candidate_id, None, Purpose::Confirm, "confirm_signup")
@@ -104,14 +115,19 @@ pub async fn handle(
         },
     )?;
     let outcome = ctx.mailer.send(&candidate.email, &rendered).await;
-    mail::log(
+    // Once the message is out, a failure to log it must not make the job run (and
+    // send) again.
+    if let Err(e) = mail::log(
         &ctx.db,
         Some(candidate_id),
         &candidate.email,
         &rendered,
         &outcome,
     )
-    .await?;
+    .await
+    {
+        tracing::error!(error = %e, "could not log an email");
+    }
     match outcome {
         Ok(_) => Ok(()),
         Err(SendError::Temporary(e)) => Err(e.into()),
