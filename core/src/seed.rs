@@ -87,7 +87,6 @@ pub async fn seed(
                 .filter_map(Country::parse)
                 .collect();
             let created_at = now - Duration::minutes(rng.random_range(0..525_600));
-            let confirmed = rng.random_bool(0.9);
             let share = rng.random_bool(0.7);
             let newsletter = rng.random_bool(0.6);
             let has_partner = rng.random_bool(0.4);
@@ -129,7 +128,7 @@ pub async fn seed(
                 consent_pool: Set(true),
                 consent_share: Set(share),
                 consent_newsletter: Set(newsletter),
-                confirmed_at: Set(confirmed.then(|| created_at + Duration::minutes(20))),
+                confirmed_at: Set(Some(created_at + Duration::minutes(20))),
                 suppressed_at: Set(None),
                 last_active_at: Set(created_at),
                 created_at: Set(created_at),
