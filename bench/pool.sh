@@ -11,6 +11,7 @@
 #   each phase, at most that long in all)  DROP_CACHES=1 (root: drop the OS page cache
 #   before the cold requests)  RETENTION_DAYS=36500
 #   PROPOSALS=0 (skip trying the proposed indexes and rewrites)
+#   PG_SOCKET_DIR=/var/run/postgresql (the app reaches PostgreSQL over a Unix socket)
 #   PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres (trust auth)
 set -Eeuo pipefail
 
@@ -247,6 +248,9 @@ bench_db() { # bench_db sqlite|postgres
     psql -X -q -d postgres -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
     log "postgres: created database $PG_DB"
     DB_URL=postgres://$PGUSER@$PGHOST:$PGPORT/$PG_DB
+    # sqlx 0.9.0 does not set TCP_NODELAY: large statements (the seed's 1000-row INSERTs)
+    # wait for delayed ACKs. A Unix socket has no Nagle: PG_SOCKET_DIR=/var/run/postgresql.
+    [[ -z ${PG_SOCKET_DIR:-} ]] || DB_URL="postgres://$PGUSER@localhost/$PG_DB?host=$PG_SOCKET_DIR&port=$PGPORT"
   fi
   PORT=$(free_port)
   APP_URL=http://127.0.0.1:$PORT
@@ -380,7 +384,7 @@ bench_db() { # bench_db sqlite|postgres
   if [[ $db == postgres ]]; then
     drop_pg_db
   else
-    [[ ${KEEP:-0} == 1 || ${KEEP_DB:-0} == 1 ]] || rm -f "$DATA_DIR"/talentpool.db*
+    [[ ${KEEP_DB:-0} == 1 ]] || rm -f "$DATA_DIR"/talentpool.db*
   fi
 }
 
@@ -398,7 +402,7 @@ python3 "$BENCH_DIR/pool_report.py" "$WORK" "$CANDIDATES" "$TARGET_SEED_S" "$TAR
   "$(nproc) CPU ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)); before the run: $LOAD_BEFORE" \
   "$( [[ $DBS == *postgres* ]] && psql -X -Atq -d postgres -c "select split_part(version(), ' on ', 1) || ', autovacuum=' || current_setting('autovacuum') || ', shared_buffers=' || current_setting('shared_buffers') || ', work_mem=' || current_setting('work_mem') || ', max_parallel_workers_per_gather=' || current_setting('max_parallel_workers_per_gather')")" \
   "$( [[ $DBS == *sqlite* ]] && echo "app SQLite ${APP_SQLITE:-?} (bundled); plans with $("$PY_SQLITE" -c 'import apsw; print("apsw", apsw.sqlite_lib_version())' 2>/dev/null || python3 -c 'import sqlite3; print("python sqlite3", sqlite3.sqlite_version)')")" \
-  "wrk -t$THREADS -c$CONNS, ${DURATION}s per filter after ${WARMUP}s warm-up; app $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?') release build; run $RUN_ID; $((SECONDS - T_START)) s" \
+  "wrk -t$THREADS -c$CONNS, ${DURATION}s per filter after ${WARMUP}s warm-up; app to PostgreSQL over ${PG_SOCKET_DIR:+a Unix socket in }${PG_SOCKET_DIR:-TCP $PGHOST:$PGPORT}; app $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?') release build; run $RUN_ID; $((SECONDS - T_START)) s" \
   "$ERRORS" | tee "$WORK/report.txt"
 [[ ${KEEP:-0} == 1 ]] && log "plans, logs and report in $WORK (KEEP=1)"
 ((ERRORS == 0))
