@@ -41,6 +41,7 @@ pub fn value<T: serde::Serialize + ?Sized>(value: &T) -> Value {
 }
 
 pub const STYLESHEET: &str = include_str!("../templates/app.css");
+pub const CAMPAIGN_PREVIEW_JS: &str = include_str!("../assets/campaign-preview.js");
 
 #[derive(Clone)]
 pub struct Views {

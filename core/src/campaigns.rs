@@ -3,10 +3,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
 };
 
-use crate::{Result, entities::campaign};
+use crate::{
+    Result,
+    entities::{campaign, campaign_profession},
+    professions::Catalog,
+};
 
 pub use campaign::Model as Campaign;
 
@@ -93,6 +97,9 @@ pub struct CampaignForm {
     pub opens_on: String,
     #[serde(default)]
     pub closes_on: String,
+    /// ISCO-08 codes of the professions the campaign recruits for.
+    #[serde(default)]
+    pub professions: Vec<String>,
 }
 
 pub struct ValidCampaign {
@@ -103,10 +110,17 @@ pub struct ValidCampaign {
     pub status: String,
     pub opens_at: Option<DateTime<Utc>>,
     pub closes_at: Option<DateTime<Utc>>,
+    pub professions: Vec<String>,
 }
 
+/// Longest campaign text, in bytes of Markdown.
+pub const MAX_BODY_BYTES: usize = 50_000;
+
+/// Most professions one campaign may target.
+pub const MAX_TARGET_PROFESSIONS: usize = 50;
+
 impl CampaignForm {
-    pub fn from_model(c: &Campaign) -> Self {
+    pub fn from_model(c: &Campaign, professions: Vec<String>) -> Self {
         Self {
             slug: c.slug.clone(),
             title: c.title.clone(),
@@ -121,10 +135,14 @@ impl CampaignForm {
                 .closes_at
                 .map(|d| d.format("%Y-%m-%d").to_string())
                 .unwrap_or_default(),
+            professions,
         }
     }
 
-    pub fn validate(&self) -> std::result::Result<ValidCampaign, Vec<(String, String)>> {
+    pub fn validate(
+        &self,
+        catalog: &Catalog,
+    ) -> std::result::Result<ValidCampaign, Vec<(String, String)>> {
         let mut errors = Vec::new();
         let slug = self.slug.trim().to_owned();
         let slug_ok = (3..=60).contains(&slug.len())
@@ -153,7 +171,7 @@ impl CampaignForm {
                 "Keep the summary to 500 characters.".into(),
             ));
         }
-        if self.body_markdown.len() > 50_000 {
+        if self.body_markdown.len() > MAX_BODY_BYTES {
             errors.push((
                 "body_markdown".into(),
                 "Keep the text under 50,000 characters.".into(),
@@ -186,6 +204,25 @@ impl CampaignForm {
                 "The campaign must close after it opens.".into(),
             ));
         }
+        let mut professions: Vec<String> = self
+            .professions
+            .iter()
+            .map(|code| code.trim().to_owned())
+            .filter(|code| !code.is_empty())
+            .collect();
+        professions.sort();
+        professions.dedup();
+        if professions.iter().any(|code| !catalog.contains(code)) {
+            errors.push((
+                "professions".into(),
+                "Choose professions from the list.".into(),
+            ));
+        } else if professions.len() > MAX_TARGET_PROFESSIONS {
+            errors.push((
+                "professions".into(),
+                format!("Choose at most {MAX_TARGET_PROFESSIONS} professions."),
+            ));
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -197,6 +234,7 @@ impl CampaignForm {
             status,
             opens_at,
             closes_at,
+            professions,
         })
     }
 }
@@ -208,8 +246,18 @@ fn slug_taken(e: &sea_orm::DbErr) -> bool {
     )
 }
 
-/// Creates a campaign; `Ok(None)` when the slug is taken.
-pub async fn create_from(db: &impl ConnectionTrait, v: &ValidCampaign) -> Result<Option<i64>> {
+/// Creates a campaign with its target professions; `Ok(None)` when the slug is taken.
+pub async fn create_from(db: &DatabaseConnection, v: &ValidCampaign) -> Result<Option<i64>> {
+    let txn = crate::db::begin_write(db).await?;
+    let Some(id) = insert(&txn, v).await? else {
+        return Ok(None);
+    };
+    set_professions(&txn, id, &v.professions).await?;
+    txn.commit().await?;
+    Ok(Some(id))
+}
+
+async fn insert(db: &impl ConnectionTrait, v: &ValidCampaign) -> Result<Option<i64>> {
     let now = Utc::now();
     let result = campaign::Entity::insert(campaign::ActiveModel {
         id: NotSet,
@@ -233,8 +281,19 @@ pub async fn create_from(db: &impl ConnectionTrait, v: &ValidCampaign) -> Result
     }
 }
 
-/// Updates a campaign; `Ok(false)` when the new slug is taken by another one.
-pub async fn update(db: &impl ConnectionTrait, id: i64, v: &ValidCampaign) -> Result<bool> {
+/// Updates a campaign and its target professions; `Ok(false)` when the new slug is
+/// taken by another one.
+pub async fn update(db: &DatabaseConnection, id: i64, v: &ValidCampaign) -> Result<bool> {
+    let txn = crate::db::begin_write(db).await?;
+    if !update_row(&txn, id, v).await? {
+        return Ok(false);
+    }
+    set_professions(&txn, id, &v.professions).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+async fn update_row(db: &impl ConnectionTrait, id: i64, v: &ValidCampaign) -> Result<bool> {
     let result = campaign::Entity::update_many()
         .col_expr(
             campaign::Column::Slug,
@@ -278,6 +337,46 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, v: &ValidCampaign) -> Re
     }
 }
 
+/// Replaces the professions a campaign recruits for.
+async fn set_professions(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    codes: &[String],
+) -> Result<()> {
+    campaign_profession::Entity::delete_many()
+        .filter(campaign_profession::Column::CampaignId.eq(campaign_id))
+        .exec(db)
+        .await?;
+    if codes.is_empty() {
+        return Ok(());
+    }
+    campaign_profession::Entity::insert_many(codes.iter().map(|code| {
+        campaign_profession::ActiveModel {
+            campaign_id: Set(campaign_id),
+            profession_code: Set(code.clone()),
+        }
+    }))
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The ISCO-08 codes a campaign recruits for, in code order.
+pub async fn target_professions(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+) -> Result<Vec<String>> {
+    use sea_orm::QueryOrder;
+    Ok(campaign_profession::Entity::find()
+        .filter(campaign_profession::Column::CampaignId.eq(campaign_id))
+        .order_by_asc(campaign_profession::Column::ProfessionCode)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| row.profession_code)
+        .collect())
+}
+
 pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<Campaign>> {
     Ok(campaign::Entity::find_by_id(id).one(db).await?)
 }
@@ -298,7 +397,7 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
 pub const DEMO_SLUG: &str = "software-developers";
 
 pub async fn create_demo(db: &impl ConnectionTrait) -> Result<Campaign> {
-    create(
+    let campaign = create(
         db,
         NewCampaign {
             slug: DEMO_SLUG,
@@ -308,8 +407,17 @@ pub async fn create_demo(db: &impl ConnectionTrait) -> Result<Campaign> {
             status: "open",
         },
     )
-    .await
+    .await?;
+    let targets: Vec<String> = DEMO_PROFESSIONS.iter().map(|c| (*c).to_owned()).collect();
+    set_professions(db, campaign.id, &targets).await?;
+    Ok(campaign)
 }
+
+/// Software and applications developers and analysts, and database and network
+/// professionals (ISCO-08 251x, 252x).
+const DEMO_PROFESSIONS: &[&str] = &[
+    "2511", "2512", "2513", "2514", "2519", "2521", "2522", "2523",
+];
 
 const DEMO_BODY: &str = "\
 ## Work where the fjord meets the city

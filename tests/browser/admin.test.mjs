@@ -166,3 +166,56 @@ test('the secretariat signs in, filters the pool, saves a segment and opens a ca
   assert.deepEqual(problems, [], 'the browser saw errors');
   await context.close();
 });
+
+test('the secretariat edits a campaign: targets, live preview under the real CSP, landing preview', { timeout: 120_000 }, async () => {
+  const [, email, password] = appLog.match(/Admin login:\s+(\S+) \/ (\S+)/);
+  // No bypassCSP here: the live preview must work under the page's own policy.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('response', (r) => { if (r.status() >= 500) problems.push(`HTTP ${r.status()} ${r.url()}`); });
+  await page.goto(`${baseUrl}/admin/login`);
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await Promise.all([page.waitForURL(`${baseUrl}/admin`), page.getByRole('button', { name: 'Sign in' }).click()]);
+
+  await page.goto(`${baseUrl}/admin/campaigns/new`);
+  await page.getByLabel('Title').fill('Nurses for Bergen');
+  await page.getByLabel('Address').fill('nurses-bergen');
+  assert.equal(await page.locator('#campaign-preview-section').isHidden(), true);
+  await page.getByLabel('Text (Markdown)').fill('## Care in Bergen\n\n**Shifts** that fit your life');
+  // The preview follows the typing without a page load.
+  await page.locator('#campaign-preview h2', { hasText: 'Care in Bergen' }).waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator('#campaign-preview strong').textContent(), 'Shifts');
+  assert.equal(page.url(), `${baseUrl}/admin/campaigns/new`);
+  await page.getByLabel('Professions the campaign recruits for (optional)').selectOption(['2221', '3221']);
+  await Promise.all([page.waitForURL(/\/admin\/campaigns\/\d+$/), page.getByRole('button', { name: 'Save' }).click()]);
+  const targets = await page.locator('ul.targets li').allTextContents();
+  assert.deepEqual(targets, ['Nursing professionals (2221)', 'Nursing associate professionals (3221)']);
+
+  await page.getByRole('link', { name: 'Preview it' }).click();
+  await page.getByRole('heading', { name: 'Nurses for Bergen' }).waitFor();
+  const firstGroup = page.locator('#profession optgroup').first();
+  assert.equal(await firstGroup.getAttribute('label'), 'Wanted in this campaign');
+  assert.deepEqual(await firstGroup.locator('option').allTextContents(), ['Nursing professionals', 'Nursing associate professionals']);
+  assert.equal(await page.getByRole('button', { name: 'Join the talent pool' }).isDisabled(), true);
+  const landingPreview = page.url();
+  const editor = landingPreview.replace(/\/landing$/, '/edit');
+  assert.deepEqual(problems, [], 'the browser saw errors');
+  await context.close();
+
+  // axe needs its script injected, so it runs in a context that bypasses the CSP.
+  const axeContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+  const axePage = await axeContext.newPage();
+  await axePage.goto(`${baseUrl}/admin/login`);
+  await axePage.getByLabel('Email address').fill(email);
+  await axePage.getByLabel('Password').fill(password);
+  await Promise.all([axePage.waitForURL(`${baseUrl}/admin`), axePage.getByRole('button', { name: 'Sign in' }).click()]);
+  await axePage.goto(editor);
+  await assertAccessible(axePage, 'the campaign editor');
+  await axePage.goto(landingPreview);
+  await assertAccessible(axePage, 'the landing-page preview');
+  await axeContext.close();
+});

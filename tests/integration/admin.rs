@@ -677,6 +677,195 @@ async fn campaigns_are_managed_and_measured(app: &TestApp) {
 }
 db_test!(campaigns_are_managed_and_measured);
 
+async fn campaign_targets_and_previews(app: &TestApp) {
+    create_staff(app).await;
+    assert_eq!(sign_in(app, EMAIL, PASSWORD).await.status(), 303);
+    let form = app
+        .client
+        .get(app.url("/admin/campaigns/new"))
+        .send()
+        .await
+        .expect("form")
+        .text()
+        .await
+        .expect("body");
+    let csrf = attribute(&form, "input[name=authenticity_token]", "value").expect("token");
+    // The form offers every selectable profession.
+    assert!(select_all(&form, "#professions option").len() > 400);
+    let fields = |professions: &[&'static str]| {
+        let mut fields = vec![
+            ("title", "Nurses for Bergen"),
+            ("slug", "nurses-bergen"),
+            ("body_markdown", "## Care"),
+            ("status", "draft"),
+            ("action", "save"),
+        ];
+        fields.extend(professions.iter().map(|p| ("professions", *p)));
+        fields
+    };
+    let unknown = post_campaign(
+        app,
+        "/admin/campaigns",
+        fields(&["2221", "99999"]),
+        csrf.clone(),
+    )
+    .await
+    .expect("unknown profession");
+    assert_eq!(unknown.status(), 422);
+    let html = unknown.text().await.expect("body");
+    assert_eq!(
+        attribute(&html, "#professions", "aria-invalid").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        app.count("campaign_professions").await,
+        8,
+        "only the demo's targets"
+    );
+
+    let saved = post_campaign(
+        app,
+        "/admin/campaigns",
+        fields(&["3221", "2221", "2221"]),
+        csrf.clone(),
+    )
+    .await
+    .expect("save");
+    assert_eq!(saved.status(), 303);
+    let id: i64 = saved.headers()["location"]
+        .to_str()
+        .expect("location")
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .expect("id");
+    assert_eq!(
+        talentpool_core::campaigns::target_professions(&app.db, id)
+            .await
+            .expect("targets"),
+        ["2221", "3221"]
+    );
+    let edit = app
+        .client
+        .get(app.url(&format!("/admin/campaigns/{id}/edit")))
+        .send()
+        .await
+        .expect("edit")
+        .text()
+        .await
+        .expect("body");
+    let selected: Vec<String> = ["2221", "3221"]
+        .iter()
+        .filter_map(|code| {
+            attribute(
+                &edit,
+                &format!("#professions option[value='{code}']"),
+                "selected",
+            )
+        })
+        .collect();
+    assert_eq!(
+        selected.len(),
+        2,
+        "both targets are selected in the edit form"
+    );
+    let show = app
+        .client
+        .get(app.url(&format!("/admin/campaigns/{id}")))
+        .send()
+        .await
+        .expect("show")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(
+        select_all(&show, "ul.targets li"),
+        [
+            "Nursing professionals (2221)",
+            "Nursing associate professionals (3221)"
+        ]
+    );
+
+    // A draft has no public page, but staff see it as candidates will, form disabled.
+    assert_eq!(
+        app.client
+            .get(app.url("/c/nurses-bergen"))
+            .send()
+            .await
+            .expect("public")
+            .status(),
+        404
+    );
+    let preview = app
+        .client
+        .get(app.url(&format!("/admin/campaigns/{id}/landing")))
+        .send()
+        .await
+        .expect("landing preview");
+    assert_eq!(preview.status(), 200);
+    let html = preview.text().await.expect("body");
+    assert_eq!(select_all(&html, "h1"), ["Nurses for Bergen"]);
+    assert!(attribute(&html, "button[type=submit]", "disabled").is_some());
+    assert_eq!(attribute(&html, "form", "action").as_deref(), Some("#"));
+    // The campaign's professions come first, and only once.
+    assert_eq!(
+        select_all(&html, "#profession optgroup:first-of-type option"),
+        ["Nursing professionals", "Nursing associate professionals"]
+    );
+    assert_eq!(
+        attribute(&html, "#profession optgroup:first-of-type", "label").as_deref(),
+        Some("Wanted in this campaign")
+    );
+    assert_eq!(
+        select_all(&html, "#profession option[value='2221']").len(),
+        1
+    );
+    assert!(select_all(&html, "#profession option").len() > 400);
+
+    // The editor's live preview renders Markdown as the landing page does, with script
+    // links neutralised; it needs a session and the CSRF token.
+    let live = app
+        .client
+        .post(app.url("/admin/campaigns/preview"))
+        .form(&[
+            (
+                "body_markdown",
+                "## Care jobs\n\n[apply](javascript:alert(1)) <b>x</b>",
+            ),
+            ("authenticity_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .expect("live preview");
+    assert_eq!(live.status(), 200);
+    let fragment = live.text().await.expect("body");
+    assert_eq!(select_all(&fragment, "h2"), ["Care jobs"]);
+    assert!(!fragment.contains("javascript:"));
+    assert!(fragment.contains("&lt;b&gt;"));
+    let forged = app
+        .client
+        .post(app.url("/admin/campaigns/preview"))
+        .form(&[("body_markdown", "## x"), ("authenticity_token", "forged")])
+        .send()
+        .await
+        .expect("forged");
+    assert!(forged.status().is_client_error(), "{}", forged.status());
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .post(app.url("/admin/campaigns/preview"))
+        .form(&[
+            ("body_markdown", "## x"),
+            ("authenticity_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .expect("anonymous");
+    assert_eq!(anonymous.status(), 303);
+}
+db_test!(campaign_targets_and_previews);
+
 async fn post_campaign(
     app: &TestApp,
     path: &str,

@@ -52,6 +52,7 @@ pub async fn show(
         &Map::new(),
         &FieldErrors::default(),
         &source.normalised(),
+        false,
     )
     .await?;
     Ok((csrf, page).into_response())
@@ -91,6 +92,7 @@ pub async fn submit(
                 &entered_values(&form),
                 &errors,
                 &source,
+                false,
             )
             .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, csrf, page).into_response())
@@ -146,15 +148,22 @@ fn entered_values(form: &FormData) -> Map<String, Json> {
     values
 }
 
-async fn render(
+/// The landing page; `preview` renders it for staff, with a form that sends nothing.
+pub async fn render(
     state: &AppState,
     campaign: &Campaign,
     csrf: &CsrfToken,
     values: &Map<String, Json>,
     errors: &FieldErrors,
     source: &SignupSource,
+    preview: bool,
 ) -> Result<axum::response::Html<String>, Error> {
     let csrf_token = csrf::token(csrf)?;
+    let target_codes = campaigns::target_professions(&state.db, campaign.id).await?;
+    let targets: Vec<_> = target_codes
+        .iter()
+        .filter_map(|code| state.catalog.get(code))
+        .collect();
     let texts = consents::current_texts(&state.db, "en").await?;
     let countries: Vec<Json> = Country::all()
         .into_iter()
@@ -189,7 +198,10 @@ async fn render(
     Ok(state.views.render(
         "landing.html",
         context! {
-            campaign => context! { slug => &campaign.slug, title => &campaign.title, summary => &campaign.summary },
+            campaign => context! { slug => &campaign.slug, title => &campaign.title, summary => &campaign.summary, status => &campaign.status },
+            targets => views::value(&targets),
+            target_codes => views::value(&target_codes),
+            preview,
             campaign_html => markdown::to_html(&campaign.body_markdown),
             countries => views::value(&countries),
             profession_groups => views::value(state.catalog.groups()),

@@ -58,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .route("/confirm/{token}", get(confirm::confirm))
         .route("/privacy", get(pages::privacy))
         .route("/assets/app.css", get(pages::stylesheet))
+        .route(
+            "/assets/campaign-preview.js",
+            get(pages::campaign_preview_script),
+        )
         .route("/healthz", get(pages::healthz))
         .route("/readyz", get(pages::readyz))
         .route("/api/openapi.json", get(api::openapi))

@@ -12,7 +12,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use talentpool_core::{campaigns, entities::campaign};
 
 use super::error::Error;
-use crate::{state::AppState, views::STYLESHEET};
+use crate::{
+    state::AppState,
+    views::{CAMPAIGN_PREVIEW_JS, STYLESHEET},
+};
 
 pub async fn home(State(state): State<AppState>) -> Result<Response, Error> {
     let now = Utc::now();
@@ -53,6 +56,18 @@ pub async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLESHEET,
+    )
+        .into_response()
+}
+
+/// The back office's live Markdown preview (the only script; pages work without it).
+pub async fn campaign_preview_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CAMPAIGN_PREVIEW_JS,
     )
         .into_response()
 }

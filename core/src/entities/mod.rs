@@ -4,6 +4,7 @@
 pub mod api_token;
 pub mod audit_log;
 pub mod campaign;
+pub mod campaign_profession;
 pub mod candidate;
 pub mod citizenship;
 pub mod consent;

@@ -9,7 +9,6 @@ use axum::{
 };
 use axum_csrf::CsrfToken;
 use minijinja::context;
-use serde::Deserialize;
 use serde_json::json;
 use talentpool_core::{
     audit,
@@ -43,14 +42,38 @@ pub async fn list(
     Ok((csrf, page).into_response())
 }
 
-#[derive(Deserialize)]
+/// The campaign form as posted. Read as pairs, since `professions` repeats.
 pub struct Submitted {
-    #[serde(flatten)]
     form: CampaignForm,
-    #[serde(default)]
     action: String,
-    #[serde(default)]
     authenticity_token: String,
+}
+
+impl Submitted {
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut submitted = Self {
+            form: CampaignForm::default(),
+            action: String::new(),
+            authenticity_token: String::new(),
+        };
+        let form = &mut submitted.form;
+        for (name, value) in pairs {
+            match name.as_str() {
+                "slug" => form.slug = value,
+                "title" => form.title = value,
+                "summary" => form.summary = value,
+                "body_markdown" => form.body_markdown = value,
+                "status" => form.status = value,
+                "opens_on" => form.opens_on = value,
+                "closes_on" => form.closes_on = value,
+                "professions" => form.professions.push(value),
+                "action" => submitted.action = value,
+                "authenticity_token" => submitted.authenticity_token = value,
+                _ => {}
+            }
+        }
+        submitted
+    }
 }
 
 fn render_form(
@@ -71,6 +94,7 @@ fn render_form(
             form => views::value(form), errors => views::value(&error_map),
             error_list => views::value(&errors.iter().map(|(f, m)| json!({"field": f, "message": m})).collect::<Vec<_>>()),
             preview_html => preview.then(|| markdown::to_html(&form.body_markdown)),
+            profession_groups => views::value(state.catalog.groups()),
         },
     )?)
 }
@@ -102,7 +126,10 @@ pub async fn edit_form(
         &staff,
         &csrf,
         Some(id),
-        &CampaignForm::from_model(&campaign),
+        &CampaignForm::from_model(
+            &campaign,
+            campaigns::target_professions(&state.db, id).await?,
+        ),
         &[],
         false,
     )?;
@@ -131,7 +158,7 @@ async fn save(
         let page = render_form(&state, &staff, &csrf, id, &form, &[], true)?;
         return Ok((csrf, page).into_response());
     }
-    let valid = match form.validate() {
+    let valid = match form.validate(&state.catalog) {
         Ok(valid) => valid,
         Err(errors) => {
             let page = render_form(&state, &staff, &csrf, id, &form, &errors, false)?;
@@ -173,9 +200,9 @@ pub async fn create(
     State(state): State<AppState>,
     staff: Staff,
     csrf: CsrfToken,
-    Form(submitted): Form<Submitted>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
-    save(state, staff, csrf, None, submitted).await
+    save(state, staff, csrf, None, Submitted::from_pairs(pairs)).await
 }
 
 pub async fn update(
@@ -183,9 +210,9 @@ pub async fn update(
     staff: Staff,
     csrf: CsrfToken,
     Path(id): Path<i64>,
-    Form(submitted): Form<Submitted>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
-    save(state, staff, csrf, Some(id), submitted).await
+    save(state, staff, csrf, Some(id), Submitted::from_pairs(pairs)).await
 }
 
 /// Sign-ups per day as an inline SVG bar chart (no script, readable by screen readers
@@ -235,6 +262,11 @@ pub async fn show(
         .await?
         .ok_or(Error::NotFound)?;
     let figures = stats::figures(&state.db, id).await?;
+    let targets: Vec<_> = campaigns::target_professions(&state.db, id)
+        .await?
+        .iter()
+        .filter_map(|code| state.catalog.get(code).cloned())
+        .collect();
     let rate = if figures.candidates > 0 {
         format!(
             "{:.0} %",
@@ -255,6 +287,7 @@ pub async fn show(
             campaign => context! { id => campaign.id, slug => &campaign.slug, title => &campaign.title, status => &campaign.status },
             figures => views::value(&figures), rate, professions => views::value(&professions),
             chart => chart(&figures.per_day),
+            targets => views::value(&targets),
         },
     )?;
     Ok((csrf, page).into_response())
@@ -282,4 +315,55 @@ mod tests {
         assert!(svg.contains("2026-11-02: 10"));
         assert!(chart(&[]).contains("0 days shown"));
     }
+}
+
+/// The landing page as candidates will see it, whatever the campaign's status.
+pub async fn landing_preview(
+    State(state): State<AppState>,
+    _staff: Staff,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+) -> Result<Response, Error> {
+    let campaign = campaigns::find(&state.db, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let page = crate::http::landing::render(
+        &state,
+        &campaign,
+        &csrf,
+        &serde_json::Map::new(),
+        &Default::default(),
+        &Default::default(),
+        true,
+    )
+    .await?;
+    Ok((csrf, page).into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct PreviewRequest {
+    #[serde(default)]
+    body_markdown: String,
+    #[serde(default)]
+    authenticity_token: String,
+}
+
+/// The campaign text rendered as the landing page renders it, for the editor's live
+/// preview (`/assets/campaign-preview.js`).
+pub async fn markdown_preview(
+    _staff: Staff,
+    csrf: CsrfToken,
+    Form(request): Form<PreviewRequest>,
+) -> Result<Response, Error> {
+    if request.authenticity_token.is_empty() || csrf.verify(&request.authenticity_token).is_err() {
+        return Err(Error::Csrf);
+    }
+    if request.body_markdown.len() > campaigns::MAX_BODY_BYTES {
+        return Ok((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The text is too long to preview.",
+        )
+            .into_response());
+    }
+    Ok(Html(markdown::to_html(&request.body_markdown)).into_response())
 }

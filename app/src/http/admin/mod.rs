@@ -139,6 +139,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/admin/campaigns/new", get(campaigns::new_form))
         .route(
+            "/admin/campaigns/preview",
+            post(campaigns::markdown_preview),
+        )
+        .route(
+            "/admin/campaigns/{id}/landing",
+            get(campaigns::landing_preview),
+        )
+        .route(
             "/admin/campaigns/{id}",
             get(campaigns::show).post(campaigns::update),
         )
