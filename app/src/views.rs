@@ -15,7 +15,10 @@ macro_rules! templates {
 const TEMPLATES: &[(&str, &str)] = templates![
     "base.html",
     "home.html",
+    "_profile_fields.html",
     "landing.html",
+    "me.html",
+    "me_request.html",
     "thanks.html",
     "confirm.html",
     "error.html",

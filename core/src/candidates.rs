@@ -386,6 +386,9 @@ pub async fn confirm(
                 let pending: PendingAnswers = serde_json::from_value(pending)?;
                 // Valid when submitted; re-checked in case the profession list changed.
                 if let Ok(valid) = pending.answers.validate_with(|code| catalog.contains(code)) {
+                    if candidate.consent_share && !valid.consent_share {
+                        crate::sharing::withdraw_from_companies(&txn, candidate_id, now).await?;
+                    }
                     apply_answers(&mut update, &valid);
                     if pending.cv_key.is_some() {
                         update.cv_key = Set(pending.cv_key);
@@ -428,7 +431,134 @@ pub async fn confirm(
     })
 }
 
+/// Edits a confirmed candidate's own profile (from their self-service page): the same
+/// rules as at sign-up; the address and the consents are not part of it. `Ok(Err(_))`
+/// names every bad field and changes nothing.
+pub async fn update_profile(
+    db: &DatabaseConnection,
+    catalog: &Catalog,
+    candidate_id: i64,
+    mut input: SignupInput,
+) -> Result<std::result::Result<(), crate::domain::signup::FieldErrors>> {
+    let txn = crate::db::begin_write(db).await?;
+    let Some(candidate) = find(&txn, candidate_id).await? else {
+        return Err(Error::Invalid("no such candidate".into()));
+    };
+    input.email = candidate.email.clone();
+    input.consent_pool = candidate.consent_pool;
+    input.consent_share = candidate.consent_share;
+    input.consent_newsletter = candidate.consent_newsletter;
+    let valid = match input.validate_with(|code| catalog.contains(code)) {
+        Ok(valid) => valid,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let now = Utc::now();
+    let mut update: candidate::ActiveModel = candidate.into();
+    apply_profile(&mut update, &valid);
+    update.last_active_at = Set(now);
+    update.updated_at = Set(now);
+    update.update(&txn).await?;
+    replace_citizenships(&txn, candidate_id, &valid).await?;
+    audit::record(
+        &txn,
+        Actor::Candidate(candidate_id),
+        "candidate.profile_updated",
+        "candidate",
+        Some(candidate_id),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Grants or withdraws one consent, with its source (`self_service`, `unsubscribe`,
+/// `api`, …): a consent row under the current text, and the flag on the candidate.
+/// Withdrawing `share` takes the candidate out of every company's portal at once.
+/// Returns whether anything changed.
+pub async fn set_consent(
+    db: &DatabaseConnection,
+    candidate_id: i64,
+    kind: Kind,
+    granted: bool,
+    texts: &CurrentTexts,
+    source: &str,
+) -> Result<bool> {
+    let txn = crate::db::begin_write(db).await?;
+    let Some(candidate) = find(&txn, candidate_id).await? else {
+        return Ok(false);
+    };
+    let current = match kind {
+        Kind::Pool => candidate.consent_pool,
+        Kind::Share => candidate.consent_share,
+        Kind::Newsletter => candidate.consent_newsletter,
+    };
+    if current == granted {
+        return Ok(false);
+    }
+    let now = Utc::now();
+    if granted {
+        consents::grant(&txn, candidate_id, kind, texts.get(kind).id, source, now).await?;
+    } else {
+        consents::withdraw(&txn, candidate_id, kind, source, now).await?;
+    }
+    let mut update: candidate::ActiveModel = candidate.into();
+    match kind {
+        Kind::Pool => update.consent_pool = Set(granted),
+        Kind::Share => update.consent_share = Set(granted),
+        Kind::Newsletter => update.consent_newsletter = Set(granted),
+    }
+    update.last_active_at = Set(now);
+    update.updated_at = Set(now);
+    update.update(&txn).await?;
+    if kind == Kind::Share && !granted {
+        crate::sharing::withdraw_from_companies(&txn, candidate_id, now).await?;
+    }
+    audit::record(
+        &txn,
+        Actor::Candidate(candidate_id),
+        if granted {
+            "consent.granted"
+        } else {
+            "consent.withdrawn"
+        },
+        "candidate",
+        Some(candidate_id),
+        Some(serde_json::json!({ "kind": kind.as_str(), "source": source })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Replaces (or with `None` removes) a candidate's CV; returns the previous file's key,
+/// for the caller to delete once this is committed.
+pub async fn set_cv_key(
+    db: &impl ConnectionTrait,
+    candidate_id: i64,
+    cv_key: Option<String>,
+) -> Result<Option<String>> {
+    let Some(candidate) = find(db, candidate_id).await? else {
+        return Err(Error::Invalid("no such candidate".into()));
+    };
+    let previous = candidate.cv_key.clone();
+    let now = Utc::now();
+    let mut update: candidate::ActiveModel = candidate.into();
+    update.cv_key = Set(cv_key);
+    update.last_active_at = Set(now);
+    update.updated_at = Set(now);
+    update.update(db).await?;
+    Ok(previous)
+}
+
 fn apply_answers(update: &mut candidate::ActiveModel, valid: &ValidSignup) {
+    apply_profile(update, valid);
+    update.consent_pool = Set(valid.consent_pool);
+    update.consent_share = Set(valid.consent_share);
+    update.consent_newsletter = Set(valid.consent_newsletter);
+}
+
+fn apply_profile(update: &mut candidate::ActiveModel, valid: &ValidSignup) {
     update.full_name = Set(valid.full_name.clone());
     update.residence_country = Set(valid.residence_country.code().to_owned());
     update.profession_code = Set(valid.profession.clone());
@@ -442,9 +572,38 @@ fn apply_answers(update: &mut candidate::ActiveModel, valid: &ValidSignup) {
     update.has_partner = Set(valid.has_partner);
     update.partner_profession = Set(valid.partner_profession.clone());
     update.eu_status = Set(valid.eu_status().as_str().to_owned());
-    update.consent_pool = Set(valid.consent_pool);
-    update.consent_share = Set(valid.consent_share);
-    update.consent_newsletter = Set(valid.consent_newsletter);
+}
+
+/// Asks for the personal link to a candidate's own page. Answers nothing about whether
+/// the address is known; sends at most one such link per interval and address.
+pub async fn request_self_service_link(db: &DatabaseConnection, email: &str) -> Result<()> {
+    let Ok(email) = crate::domain::CandidateEmail::parse(email) else {
+        return Ok(());
+    };
+    let Some(candidate) = find_by_email(db, email.as_str()).await? else {
+        return Ok(());
+    };
+    use crate::entities::email_log;
+    let recent = email_log::Entity::find()
+        .filter(email_log::Column::Recipient.eq(candidate.email.as_str()))
+        .filter(email_log::Column::Template.eq("self_service_link"))
+        .filter(
+            email_log::Column::CreatedAt
+                .gt(Utc::now() - Duration::minutes(REPEAT_EMAIL_INTERVAL_MINUTES)),
+        )
+        .count(db)
+        .await?;
+    if recent == 0 {
+        queue::enqueue(
+            db,
+            CANDIDATE_EMAIL_QUEUE,
+            &CandidateEmail::SelfServiceLink {
+                candidate_id: candidate.id,
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Asks for a fresh confirmation link for an unconfirmed address. Answers nothing

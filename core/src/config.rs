@@ -30,6 +30,8 @@ pub struct Settings {
     pub signup_rate_per_minute: u32,
     /// How long a confirmation link stays valid.
     pub confirm_token_hours: i64,
+    /// How long the personal link to a candidate's own page (`/me/…`) stays valid.
+    pub self_service_link_days: i64,
     /// Unconfirmed sign-ups are deleted after this many days.
     pub unconfirmed_retention_days: i64,
     /// How often idle workers look for new jobs.
@@ -114,6 +116,8 @@ impl Settings {
                 .map_err(|_| Error::Config("SIGNUP_RATE_PER_MINUTE is out of range".into()))?,
             confirm_token_hours: i64::try_from(number("CONFIRM_TOKEN_HOURS", 72)?)
                 .map_err(|_| Error::Config("CONFIRM_TOKEN_HOURS is out of range".into()))?,
+            self_service_link_days: i64::try_from(number("SELF_SERVICE_LINK_DAYS", 30)?)
+                .map_err(|_| Error::Config("SELF_SERVICE_LINK_DAYS is out of range".into()))?,
             unconfirmed_retention_days: i64::try_from(number("UNCONFIRMED_RETENTION_DAYS", 7)?)
                 .map_err(|_| Error::Config("UNCONFIRMED_RETENTION_DAYS is out of range".into()))?,
             job_poll_millis: number("JOB_POLL_MILLIS", 200)?,

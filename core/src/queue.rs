@@ -22,6 +22,8 @@ pub enum CandidateEmail {
     ConfirmSignup { candidate_id: i64 },
     /// A repeat sign-up for a known address: a link that applies its answers.
     ConfirmChanges { signup_id: i64 },
+    /// The personal link to the candidate's own page, asked for on `/me`.
+    SelfServiceLink { candidate_id: i64 },
 }
 
 /// Writes a job row for `queue` on the given connection or transaction.

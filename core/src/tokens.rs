@@ -20,6 +20,8 @@ pub enum Purpose {
     Confirm,
     /// Applies the pending answers of a repeat sign-up (and confirms the address).
     Apply,
+    /// Opens the candidate's own page `/me/{token}`: reusable until it expires.
+    SelfService,
 }
 
 impl Purpose {
@@ -27,6 +29,7 @@ impl Purpose {
         match self {
             Self::Confirm => "confirm",
             Self::Apply => "apply",
+            Self::SelfService => "self_service",
         }
     }
 }
@@ -94,6 +97,28 @@ pub async fn find(db: &impl ConnectionTrait, raw: &str) -> Result<Lookup> {
         Some(t) if t.expires_at <= Utc::now() => Lookup::Expired(t),
         Some(t) => Lookup::Valid(t),
     })
+}
+
+/// The candidate a self-service link belongs to, if the link is one and still valid.
+/// Self-service links are not used up: every email carries one, and it opens the
+/// candidate's page until it expires (or the candidate is erased).
+pub async fn self_service_candidate(db: &impl ConnectionTrait, raw: &str) -> Result<SelfService> {
+    Ok(match find(db, raw).await? {
+        Lookup::Valid(t) if t.purpose == Purpose::SelfService.as_str() => match t.candidate_id {
+            Some(id) => SelfService::Valid(id),
+            None => SelfService::Unknown,
+        },
+        Lookup::Expired(t) if t.purpose == Purpose::SelfService.as_str() => SelfService::Expired,
+        _ => SelfService::Unknown,
+    })
+}
+
+/// What a presented self-service link turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelfService {
+    Valid(i64),
+    Expired,
+    Unknown,
 }
 
 /// Marks a token used; `false` when another request used it first.

@@ -1,5 +1,6 @@
-//! Emails to candidates: the double opt-in link and the link that applies the answers
-//! of a repeat sign-up. The job carries ids; the token is made here, so the raw token
+//! Emails to candidates: the double opt-in link, the link that applies the answers of a
+//! repeat sign-up, and the personal link to the candidate's own page (which every email
+//! carries in its footer too). The job carries ids; tokens are made here, so a raw token
 //! never rests in the job table.
 
 use apalis::prelude::{AbortError, Attempt, BoxDynError, Data, TaskId};
@@ -24,6 +25,32 @@ struct ConfirmContext<'a> {
     valid_hours: i64,
     submitted_on: String,
     privacy_url: String,
+    self_service_url: String,
+}
+
+#[derive(Serialize)]
+struct SelfServiceContext<'a> {
+    first_name: &'a str,
+    valid_days: i64,
+    privacy_url: String,
+    self_service_url: String,
+}
+
+fn first_name(full_name: &str) -> &str {
+    full_name.split_whitespace().next().unwrap_or("there")
+}
+
+/// A fresh personal link to the candidate's own page.
+async fn self_service_url(ctx: &JobContext, candidate_id: i64) -> Result<String, BoxDynError> {
+    let raw = tokens::issue(
+        &ctx.db,
+        Purpose::SelfService,
+        candidate_id,
+        None,
+        Duration::days(ctx.settings.self_service_link_days),
+    )
+    .await?;
+    Ok(ctx.settings.url(&format!("/me/{raw}")))
 }
 
 #[tracing::instrument(skip_all, fields(job = ?job, attempt = attempt.current(), id = %id))]
@@ -44,6 +71,9 @@ pub async fn handle(
 
 async fn send(job: CandidateEmail, ctx: &JobContext) -> Result<(), BoxDynError> {
     let (candidate_id, signup_id, purpose, template) = match job {
+        CandidateEmail::SelfServiceLink { candidate_id } => {
+            return send_self_service_link(candidate_id, ctx).await;
+        }
         CandidateEmail::ConfirmSignup { candidate_id } => {
             (candidate_id, None, Purpose::Confirm, "confirm_signup")
         }
@@ -95,15 +125,12 @@ async fn send(job: CandidateEmail, ctx: &JobContext) -> Result<(), BoxDynError> 
         Duration::hours(valid_hours),
     )
     .await?;
-    let first_name = candidate
-        .full_name
-        .split_whitespace()
-        .next()
-        .unwrap_or("there");
+    let self_service_url = self_service_url(ctx, candidate_id).await?;
     let rendered = mail::render(
         template,
         &ConfirmContext {
-            first_name,
+            first_name: first_name(&candidate.full_name),
+            self_service_url,
             campaign_title,
             confirm_url: ctx.settings.url(&format!("/confirm/{raw}")),
             valid_hours,
@@ -114,14 +141,40 @@ async fn send(job: CandidateEmail, ctx: &JobContext) -> Result<(), BoxDynError> 
             privacy_url: ctx.settings.url("/privacy"),
         },
     )?;
-    let outcome = ctx.mailer.send(&candidate.email, &rendered).await;
+    deliver(ctx, &candidate, &rendered).await
+}
+
+async fn send_self_service_link(candidate_id: i64, ctx: &JobContext) -> Result<(), BoxDynError> {
+    let Some(candidate) = candidates::find(&ctx.db, candidate_id).await? else {
+        return Ok(());
+    };
+    let rendered = mail::render(
+        "self_service_link",
+        &SelfServiceContext {
+            first_name: first_name(&candidate.full_name),
+            valid_days: ctx.settings.self_service_link_days,
+            privacy_url: ctx.settings.url("/privacy"),
+            self_service_url: self_service_url(ctx, candidate_id).await?,
+        },
+    )?;
+    deliver(ctx, &candidate, &rendered).await
+}
+
+/// Sends, logs, and says whether the job should be retried.
+async fn deliver(
+    ctx: &JobContext,
+    candidate: &candidates::Candidate,
+    rendered: &mail::Rendered,
+) -> Result<(), BoxDynError> {
+    let candidate_id = candidate.id;
+    let outcome = ctx.mailer.send(&candidate.email, rendered).await;
     // Once the message is out, a failure to log it must not make the job run (and
     // send) again.
     if let Err(e) = mail::log(
         &ctx.db,
         Some(candidate_id),
         &candidate.email,
-        &rendered,
+        rendered,
         &outcome,
     )
     .await

@@ -11,6 +11,8 @@ fn redact(app: &TestApp, text: &str) -> String {
         .replace(&app.address, "http://talentpool.test");
     let token = regex::Regex::new(r"/confirm/[A-Za-z0-9_-]{43}").expect("regex");
     let text = token.replace_all(&text, "/confirm/[TOKEN]");
+    let personal = regex::Regex::new(r"/me/[A-Za-z0-9_-]{43}").expect("regex");
+    let text = personal.replace_all(&text, "/me/[TOKEN]");
     let date = regex::Regex::new(r"\d{1,2} [A-Z][a-z]+ \d{4}").expect("regex");
     date.replace_all(&text, "[DATE]").into_owned()
 }

@@ -11,5 +11,6 @@ mod emails;
 mod pages;
 mod repeat_signup;
 mod retention;
+mod self_service;
 mod signup_api;
 mod signup_form;

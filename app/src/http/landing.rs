@@ -118,7 +118,7 @@ pub async fn thanks(
 }
 
 /// What the person typed, to put back into the re-rendered form (never the CV).
-fn entered_values(form: &FormData) -> Map<String, Json> {
+pub fn entered_values(form: &FormData) -> Map<String, Json> {
     let mut values = Map::new();
     for name in [
         "full_name",
@@ -148,6 +148,51 @@ fn entered_values(form: &FormData) -> Map<String, Json> {
     values
 }
 
+/// The lists the profile questions choose from.
+pub struct FormChoices {
+    pub countries: Vec<Json>,
+    pub language_levels: Vec<Json>,
+    pub education_levels: Vec<Json>,
+}
+
+impl Default for FormChoices {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FormChoices {
+    pub fn new() -> Self {
+        Self {
+            countries: Country::all()
+                .into_iter()
+                .map(|c| json!({ "code": c.code(), "name": c.name() }))
+                .collect(),
+            language_levels: LanguageLevel::ALL
+                .iter()
+                .map(|l| json!({ "code": l.code(), "label": l.label() }))
+                .collect(),
+            education_levels: EducationLevel::ALL
+                .iter()
+                .map(|l| json!({ "code": l.code(), "label": l.label() }))
+                .collect(),
+        }
+    }
+}
+
+/// Field errors by field (for the inputs) and in order (for the summary).
+pub fn error_values(errors: &FieldErrors) -> (Map<String, Json>, Vec<Json>) {
+    let by_field = errors
+        .iter()
+        .map(|(field, message)| (field.to_owned(), json!(message)))
+        .collect();
+    let list = errors
+        .iter()
+        .map(|(field, message)| json!({ "field": field, "message": message }))
+        .collect();
+    (by_field, list)
+}
+
 /// The landing page; `preview` renders it for staff, with a form that sends nothing.
 pub async fn render(
     state: &AppState,
@@ -165,26 +210,8 @@ pub async fn render(
         .filter_map(|code| state.catalog.get(code))
         .collect();
     let texts = consents::current_texts(&state.db, "en").await?;
-    let countries: Vec<Json> = Country::all()
-        .into_iter()
-        .map(|c| json!({ "code": c.code(), "name": c.name() }))
-        .collect();
-    let language_levels: Vec<Json> = LanguageLevel::ALL
-        .iter()
-        .map(|l| json!({ "code": l.code(), "label": l.label() }))
-        .collect();
-    let education_levels: Vec<Json> = EducationLevel::ALL
-        .iter()
-        .map(|l| json!({ "code": l.code(), "label": l.label() }))
-        .collect();
-    let error_map: Map<String, Json> = errors
-        .iter()
-        .map(|(field, message)| (field.to_owned(), json!(message)))
-        .collect();
-    let error_list: Vec<Json> = errors
-        .iter()
-        .map(|(field, message)| json!({ "field": field, "message": message }))
-        .collect();
+    let choices = FormChoices::new();
+    let (error_map, error_list) = error_values(errors);
     let utm: Map<String, Json> = [
         ("utm_source", &source.utm_source),
         ("utm_medium", &source.utm_medium),
@@ -203,10 +230,11 @@ pub async fn render(
             target_codes => views::value(&target_codes),
             preview,
             campaign_html => markdown::to_html(&campaign.body_markdown),
-            countries => views::value(&countries),
+            countries => views::value(&choices.countries),
             profession_groups => views::value(state.catalog.groups()),
-            language_levels => views::value(&language_levels),
-            education_levels => views::value(&education_levels),
+            language_levels => views::value(&choices.language_levels),
+            education_levels => views::value(&choices.education_levels),
+            self_service => false,
             consents => views::value(&texts),
             values => views::value(values),
             errors => views::value(&error_map),

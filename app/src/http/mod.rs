@@ -9,6 +9,7 @@ pub mod dev;
 pub mod error;
 pub mod form;
 pub mod landing;
+pub mod me;
 pub mod pages;
 pub mod problem;
 
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
             post(landing::submit).layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
         )
         .route("/confirm/resend", post(confirm::resend))
+        .route("/me", post(me::request_link))
         .route("/api/v1/signups", post(api::signups::create));
     let client_ip = ClientIp {
         trusted_header: state.settings.client_ip_header.clone(),
@@ -57,6 +59,18 @@ pub fn router(state: AppState) -> Router {
         .route("/confirm/resend", get(confirm::resend_form))
         .route("/confirm/{token}", get(confirm::confirm))
         .route("/privacy", get(pages::privacy))
+        .route("/me", get(me::request_form))
+        .route("/me/{token}", get(me::page))
+        .route("/me/{token}/profile", post(me::update_profile))
+        .route("/me/{token}/consents", post(me::change_consent))
+        .route(
+            "/me/{token}/cv",
+            get(me::download_cv)
+                .post(me::change_cv)
+                .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
+        )
+        .route("/me/{token}/export.json", get(me::export))
+        .route("/me/{token}/delete", post(me::delete))
         .route("/assets/app.css", get(pages::stylesheet))
         .route(
             "/assets/campaign-preview.js",
@@ -66,7 +80,14 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(pages::readyz))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/v1/candidates", get(api::candidates::list))
-        .route("/api/v1/candidates/{id}", get(api::candidates::get))
+        .route(
+            "/api/v1/candidates/{id}",
+            get(api::candidates::get).delete(api::candidate_data::erase),
+        )
+        .route(
+            "/api/v1/candidates/{id}/export",
+            get(api::candidate_data::export),
+        )
         .route(
             "/api/v1/segments",
             get(api::segments::list).post(api::segments::create),

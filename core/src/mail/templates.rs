@@ -26,6 +26,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "confirm_changes/subject.txt",
     "confirm_changes/body.txt",
     "confirm_changes/body.html",
+    "self_service_link/subject.txt",
+    "self_service_link/body.txt",
+    "self_service_link/body.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -2,6 +2,7 @@
 //! database), login with throttling, the pool, candidate pages, segments and export.
 
 pub mod campaigns;
+pub mod candidate_data;
 pub mod login;
 pub mod manage;
 pub mod pool;
@@ -121,6 +122,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(login::password_form).post(login::change_password),
         )
         .route("/admin/candidates/{id}", get(pool::candidate))
+        .route(
+            "/admin/candidates/{id}/export.json",
+            get(candidate_data::export),
+        )
+        .route("/admin/candidates/{id}/erase", post(candidate_data::erase))
         .route("/admin/export.csv", get(pool::export))
         .route(
             "/admin/segments",

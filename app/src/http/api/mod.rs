@@ -2,6 +2,7 @@
 //! `/api/openapi.json`.
 
 pub mod auth;
+pub mod candidate_data;
 pub mod candidates;
 pub mod segments;
 pub mod signups;
@@ -20,6 +21,8 @@ use utoipa::OpenApi;
         signups::create,
         candidates::list,
         candidates::get,
+        candidate_data::export,
+        candidate_data::erase,
         segments::create,
         segments::list,
         segments::get,
