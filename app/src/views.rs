@@ -33,6 +33,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin_campaigns.html",
     "admin_campaign_form.html",
     "admin_campaign.html",
+    "admin_companies.html",
+    "admin_company_form.html",
+    "admin_company.html",
 ];
 
 /// A serde value for a template context.

@@ -5,6 +5,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod campaigns;
 pub mod candidates;
+pub mod companies;
 pub mod config;
 pub mod consents;
 pub mod db;

@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 
 mod candidates_api;
+mod companies;
 mod confirmation;
 mod emails;
 mod pages;

@@ -75,6 +75,14 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/segments/{id}/candidates",
             get(api::segments::candidates),
         )
+        .route(
+            "/api/v1/companies",
+            get(api::companies::list).post(api::companies::create),
+        )
+        .route(
+            "/api/v1/companies/{id}",
+            get(api::companies::get).put(api::companies::update),
+        )
         .merge(limited)
         .merge(admin::routes(&state));
     if state.settings.is_development() {

@@ -2,6 +2,7 @@
 //! database), login with throttling, the pool, candidate pages, segments and export.
 
 pub mod campaigns;
+pub mod companies;
 pub mod login;
 pub mod manage;
 pub mod pool;
@@ -143,5 +144,16 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(campaigns::show).post(campaigns::update),
         )
         .route("/admin/campaigns/{id}/edit", get(campaigns::edit_form))
+        .route(
+            "/admin/companies",
+            get(companies::list).post(companies::create),
+        )
+        .route("/admin/companies/new", get(companies::new_form))
+        .route(
+            "/admin/companies/{id}",
+            get(companies::show).post(companies::update),
+        )
+        .route("/admin/companies/{id}/edit", get(companies::edit_form))
+        .route("/admin/companies/{id}/archive", post(companies::archive))
         .layer(sessions)
 }

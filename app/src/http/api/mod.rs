@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod candidates;
+pub mod companies;
 pub mod segments;
 pub mod signups;
 
@@ -25,6 +26,10 @@ use utoipa::OpenApi;
         segments::get,
         segments::delete,
         segments::candidates,
+        companies::create,
+        companies::list,
+        companies::get,
+        companies::update,
     ),
     components(schemas(
         signups::SignupRequest,
