@@ -36,6 +36,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin_companies.html",
     "admin_company_form.html",
     "admin_company.html",
+    "portal_nav.html",
+    "portal_login.html",
+    "portal_invite.html",
+    "portal_terms.html",
+    "portal_candidates.html",
 ];
 
 /// A serde value for a template context.

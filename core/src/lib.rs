@@ -6,6 +6,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod candidates;
 pub mod companies;
+pub mod company_users;
 pub mod config;
 pub mod consents;
 pub mod db;

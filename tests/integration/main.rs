@@ -10,6 +10,7 @@ mod companies;
 mod confirmation;
 mod emails;
 mod pages;
+mod portal;
 mod repeat_signup;
 mod retention;
 mod signup_api;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod form;
 pub mod landing;
 pub mod pages;
+pub mod portal;
 pub mod problem;
 
 use std::{sync::Arc, time::Duration};
@@ -83,8 +84,13 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/companies/{id}",
             get(api::companies::get).put(api::companies::update),
         )
+        .route(
+            "/api/v1/companies/{id}/users",
+            post(api::companies::invite_user),
+        )
         .merge(limited)
-        .merge(admin::routes(&state));
+        .merge(admin::routes(&state))
+        .merge(portal::routes(&state));
     if state.settings.is_development() {
         router = router
             .route("/dev/outbox", get(dev::outbox))

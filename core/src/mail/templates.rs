@@ -26,6 +26,12 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "confirm_changes/subject.txt",
     "confirm_changes/body.txt",
     "confirm_changes/body.html",
+    "company_invite/subject.txt",
+    "company_invite/body.txt",
+    "company_invite/body.html",
+    "forward_digest/subject.txt",
+    "forward_digest/body.txt",
+    "forward_digest/body.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -2,7 +2,7 @@
 //! company's page (its recruiters, invitations, forwarded candidates and funnel).
 
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{Html, IntoResponse, Redirect, Response},
 };
@@ -12,6 +12,7 @@ use serde_json::json;
 use talentpool_core::{
     audit, campaigns,
     companies::{self, CompanyInput},
+    company_users,
 };
 
 use super::Staff;
@@ -224,7 +225,60 @@ pub async fn show(
     staff: Staff,
     csrf: CsrfToken,
     Path(id): Path<i64>,
+    Query(query): Query<ShowQuery>,
 ) -> Result<Response, Error> {
+    let page = company_page(
+        &state,
+        &staff,
+        &csrf,
+        id,
+        &serde_json::Map::new(),
+        &json!({}),
+        query.invited.is_some(),
+    )
+    .await?;
+    Ok((csrf, page).into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct ShowQuery {
+    invited: Option<String>,
+}
+
+pub async fn invite(
+    State(state): State<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    body: String,
+) -> Result<Response, Error> {
+    let pairs = pairs(&body);
+    csrf::verify(&csrf, &field(&pairs, "authenticity_token"))?;
+    let (email, name) = (field(&pairs, "email"), field(&pairs, "name"));
+    match company_users::invite(&state.db, id, &email, &name, staff.actor())
+        .await?
+        .ok_or(Error::NotFound)?
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/companies/{id}?invited=1")).into_response()),
+        Err(errors) => {
+            let errors: serde_json::Map<String, serde_json::Value> =
+                errors.into_iter().map(|(f, m)| (f, json!(m))).collect();
+            let form = json!({ "email": email, "name": name });
+            let page = company_page(&state, &staff, &csrf, id, &errors, &form, false).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, csrf, page).into_response())
+        }
+    }
+}
+
+async fn company_page(
+    state: &AppState,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    id: i64,
+    invite_errors: &serde_json::Map<String, serde_json::Value>,
+    invite_form: &serde_json::Value,
+    invited: bool,
+) -> Result<Html<String>, Error> {
     let company = companies::find(&state.db, id)
         .await?
         .ok_or(Error::NotFound)?;
@@ -235,10 +289,29 @@ pub async fn show(
         .filter(|c| campaign_ids.contains(&c.id))
         .map(|c| c.title)
         .collect();
+    let users: Vec<_> = company_users::for_company(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|u| {
+            let status = if u.disabled_at.is_some() {
+                "Disabled"
+            } else if u.password_hash.is_none() {
+                "Invited"
+            } else if company_users::has_accepted_terms(&u) {
+                "Active"
+            } else {
+                "Active, terms not yet accepted"
+            };
+            json!({ "name": u.name, "email": u.email, "status": status,
+                    "terms_accepted_at": u.terms_accepted_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()) })
+        })
+        .collect();
     let page = state.views.render(
         "admin_company.html",
         context! {
-            staff_email => staff.0.email, csrf_token => csrf::token(&csrf)?,
+            staff_email => &staff.0.email, csrf_token => csrf::token(csrf)?,
+            users => views::value(&users), invite_errors => views::value(&invite_errors),
+            invite_form => views::value(&invite_form), invited => invited,
             company => context! {
                 id => company.id, name => &company.name, org_number => &company.org_number,
                 website => &company.website, contact_name => &company.contact_name,
@@ -247,5 +320,5 @@ pub async fn show(
             campaigns => views::value(&campaign_titles),
         },
     )?;
-    Ok((csrf, page).into_response())
+    Ok(page)
 }

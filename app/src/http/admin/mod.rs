@@ -155,5 +155,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/admin/companies/{id}/edit", get(companies::edit_form))
         .route("/admin/companies/{id}/archive", post(companies::archive))
+        .route("/admin/companies/{id}/users", post(companies::invite))
         .layer(sessions)
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use talentpool_core::{
     audit,
     companies::{self, Company, CompanyInput},
+    company_users,
 };
 use utoipa::ToSchema;
 
@@ -180,4 +181,58 @@ pub async fn update(
         .await?
         .ok_or_else(not_found)?;
     Ok(Json(view(&state, company).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewCompanyUser {
+    pub email: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyUserView {
+    pub id: i64,
+    pub company_id: i64,
+    pub email: String,
+    pub name: String,
+    /// `invited` until the password is set, then `active`; `disabled` when disabled.
+    pub status: String,
+}
+
+impl From<company_users::CompanyUser> for CompanyUserView {
+    fn from(user: company_users::CompanyUser) -> Self {
+        let status = if user.disabled_at.is_some() {
+            "disabled"
+        } else if user.password_hash.is_some() {
+            "active"
+        } else {
+            "invited"
+        };
+        Self {
+            id: user.id,
+            company_id: user.company_id,
+            email: user.email,
+            name: user.name,
+            status: status.to_owned(),
+        }
+    }
+}
+
+/// Invite a recruiter: the address gets a single-use link to set a password. Inviting
+/// a pending address again sends a new link.
+#[utoipa::path(post, path = "/api/v1/companies/{id}/users", params(("id" = i64, Path)), request_body = NewCompanyUser,
+    responses((status = 201, body = CompanyUserView), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])), tag = "companies")]
+pub async fn invite_user(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    body: Result<Json<NewCompanyUser>, JsonRejection>,
+) -> Result<(StatusCode, Json<CompanyUserView>), Problem> {
+    let Json(body) = body?;
+    let user = company_users::invite(&state.db, id, &body.email, &body.name, caller.actor())
+        .await?
+        .ok_or_else(not_found)?
+        .map_err(Problem::validation)?;
+    Ok((StatusCode::CREATED, Json(user.into())))
 }

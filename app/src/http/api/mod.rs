@@ -30,6 +30,7 @@ use utoipa::OpenApi;
         companies::list,
         companies::get,
         companies::update,
+        companies::invite_user,
     ),
     components(schemas(
         signups::SignupRequest,
