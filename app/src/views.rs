@@ -36,6 +36,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin_companies.html",
     "admin_company_form.html",
     "admin_company.html",
+    "admin_forward_result.html",
     "portal_nav.html",
     "portal_login.html",
     "portal_invite.html",

@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod forwards;
 pub mod mail;
 pub mod markdown;
 pub mod pool;

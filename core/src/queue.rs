@@ -32,6 +32,11 @@ pub enum CandidateEmail {
 pub enum CompanyEmail {
     /// An invitation with a link to set a password.
     Invite { company_user_id: i64 },
+    /// One email to one company user about one forwarding action ("12 new candidates").
+    ForwardDigest {
+        forward_id: i64,
+        company_user_id: i64,
+    },
 }
 
 /// Writes a job row for `queue` on the given connection or transaction.

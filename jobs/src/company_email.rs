@@ -1,10 +1,12 @@
-//! Emails to company users: the invitation with its link to set a password. The job
-//! carries ids; the token is made here, so the raw token never rests in the job table.
+//! Emails to company users: the invitation with its link to set a password, and the
+//! digest of one forwarding action ("12 new candidates"; one email per user and
+//! action, never one per candidate). Jobs carry ids; the invitation token is made here,
+//! so the raw token never rests in the job table.
 
 use apalis::prelude::{AbortError, Attempt, BoxDynError, Data, TaskId};
 use serde::Serialize;
 use talentpool_core::{
-    companies, company_users,
+    companies, company_users, forwards,
     mail::{self, Rendered, SendError},
     queue::CompanyEmail,
 };
@@ -30,6 +32,10 @@ pub async fn handle(
 ) -> Result<(), BoxDynError> {
     let result = match job {
         CompanyEmail::Invite { company_user_id } => invite(company_user_id, &ctx).await,
+        CompanyEmail::ForwardDigest {
+            forward_id,
+            company_user_id,
+        } => digest(forward_id, company_user_id, &ctx).await,
     };
     if result.is_ok()
         && let Err(e) = talentpool_core::queue::mark_done(&ctx.db, &id.to_string()).await
@@ -59,6 +65,49 @@ async fn invite(company_user_id: i64, ctx: &JobContext) -> Result<(), BoxDynErro
             invite_url: ctx.settings.url(&format!("/portal/invite/{raw}")),
             login_url: ctx.settings.url("/portal/login"),
             valid_hours: company_users::INVITE_HOURS,
+            privacy_url: ctx.settings.url("/privacy"),
+        },
+    )?;
+    send(ctx, &user.email, &rendered).await
+}
+
+#[derive(Serialize)]
+struct DigestContext<'a> {
+    name: &'a str,
+    company_name: &'a str,
+    count: i32,
+    portal_url: String,
+    expires_on: Option<String>,
+    privacy_url: String,
+}
+
+async fn digest(
+    forward_id: i64,
+    company_user_id: i64,
+    ctx: &JobContext,
+) -> Result<(), BoxDynError> {
+    let Some(forward) = forwards::find_forward(&ctx.db, forward_id).await? else {
+        return Ok(());
+    };
+    if forward.revoked_at.is_some() {
+        return Ok(());
+    }
+    let Some((user, company)) = company_users::find_active(&ctx.db, company_user_id).await? else {
+        return Ok(());
+    };
+    if user.company_id != forward.company_id {
+        return Ok(());
+    }
+    let rendered = mail::render(
+        "forward_digest",
+        &DigestContext {
+            name: &user.name,
+            company_name: &company.name,
+            count: forward.candidate_count,
+            portal_url: ctx.settings.url("/portal"),
+            expires_on: forward
+                .expires_at
+                .map(|at| at.format("%-d %B %Y").to_string()),
             privacy_url: ctx.settings.url("/privacy"),
         },
     )?;

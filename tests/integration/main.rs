@@ -9,6 +9,7 @@ mod candidates_api;
 mod companies;
 mod confirmation;
 mod emails;
+mod forwards;
 mod pages;
 mod portal;
 mod repeat_signup;

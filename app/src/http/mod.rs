@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/companies/{id}/users",
             post(api::companies::invite_user),
         )
+        .route("/api/v1/forwards", post(api::forwards::create))
         .merge(limited)
         .merge(admin::routes(&state))
         .merge(portal::routes(&state));

@@ -3,6 +3,7 @@
 
 pub mod campaigns;
 pub mod companies;
+pub mod forwards;
 pub mod login;
 pub mod manage;
 pub mod pool;
@@ -156,5 +157,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/companies/{id}/edit", get(companies::edit_form))
         .route("/admin/companies/{id}/archive", post(companies::archive))
         .route("/admin/companies/{id}/users", post(companies::invite))
+        .route("/admin/forwards", post(forwards::create))
         .layer(sessions)
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod candidates;
 pub mod companies;
+pub mod forwards;
 pub mod segments;
 pub mod signups;
 
@@ -31,6 +32,7 @@ use utoipa::OpenApi;
         companies::get,
         companies::update,
         companies::invite_user,
+        forwards::create,
     ),
     components(schemas(
         signups::SignupRequest,
