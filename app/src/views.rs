@@ -36,6 +36,15 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin_campaigns.html",
     "admin_campaign_form.html",
     "admin_campaign.html",
+    "admin_companies.html",
+    "admin_company_form.html",
+    "admin_company.html",
+    "admin_forward_result.html",
+    "portal_nav.html",
+    "portal_login.html",
+    "portal_invite.html",
+    "portal_terms.html",
+    "portal_candidates.html",
 ];
 
 /// A serde value for a template context.

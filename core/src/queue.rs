@@ -12,6 +12,9 @@ use crate::{Error, Result};
 /// Emails to candidates: confirmation links and the like.
 pub const CANDIDATE_EMAIL_QUEUE: &str = "candidate_email";
 
+/// Emails to company users: invitations and forwarding digests.
+pub const COMPANY_EMAIL_QUEUE: &str = "company_email";
+
 /// How often a job is attempted before it is given up.
 pub const MAX_ATTEMPTS: i32 = 8;
 
@@ -24,6 +27,18 @@ pub enum CandidateEmail {
     ConfirmChanges { signup_id: i64 },
     /// The personal link to the candidate's own page, asked for on `/me`.
     SelfServiceLink { candidate_id: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CompanyEmail {
+    /// An invitation with a link to set a password.
+    Invite { company_user_id: i64 },
+    /// One email to one company user about one forwarding action ("12 new candidates").
+    ForwardDigest {
+        forward_id: i64,
+        company_user_id: i64,
+    },
 }
 
 /// Writes a job row for `queue` on the given connection or transaction.

@@ -22,6 +22,8 @@ pub enum Purpose {
     Apply,
     /// Opens the candidate's own page `/me/{token}`: reusable until it expires.
     SelfService,
+    /// Lets an invited company user set a password (subject: the company user).
+    CompanyInvite,
 }
 
 impl Purpose {
@@ -30,6 +32,7 @@ impl Purpose {
             Self::Confirm => "confirm",
             Self::Apply => "apply",
             Self::SelfService => "self_service",
+            Self::CompanyInvite => "company_invite",
         }
     }
 }
@@ -60,6 +63,31 @@ pub async fn issue(
         purpose: Set(purpose.as_str().to_owned()),
         candidate_id: Set(Some(candidate_id)),
         subject_id: Set(subject_id),
+        expires_at: Set(now + valid_for),
+        used_at: Set(None),
+        created_at: Set(now),
+    })
+    .exec(db)
+    .await?;
+    Ok(raw)
+}
+
+/// Creates a token about something other than a candidate (`subject_id`) and returns
+/// the raw value to put in the link.
+pub async fn issue_for_subject(
+    db: &impl ConnectionTrait,
+    purpose: Purpose,
+    subject_id: i64,
+    valid_for: Duration,
+) -> Result<String> {
+    let raw = generate();
+    let now = Utc::now();
+    token::Entity::insert(token::ActiveModel {
+        id: NotSet,
+        token_hash: Set(hash(&raw)),
+        purpose: Set(purpose.as_str().to_owned()),
+        candidate_id: Set(None),
+        subject_id: Set(Some(subject_id)),
         expires_at: Set(now + valid_for),
         used_at: Set(None),
         created_at: Set(now),

@@ -14,10 +14,12 @@ use apalis::{
 use apalis_postgres::{Config as PgConfig, PostgresStorage, Pubsub};
 use apalis_sqlite::{Config as SqliteConfig, SqliteStorage};
 use sea_orm::{DatabaseConnection, DbBackend};
-use talentpool_core::queue::{CANDIDATE_EMAIL_QUEUE, CandidateEmail};
+use talentpool_core::queue::{
+    CANDIDATE_EMAIL_QUEUE, COMPANY_EMAIL_QUEUE, CandidateEmail, CompanyEmail,
+};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Error, JobContext, candidate_email};
+use crate::{Error, JobContext, candidate_email, company_email};
 
 /// Creates apalis's tables (SQLite: `Jobs`, `Workers`; PostgreSQL: schema `apalis`).
 /// Part of `talentpool migrate`.
@@ -71,40 +73,75 @@ pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result
     let monitor = match ctx.db.get_database_backend() {
         DbBackend::Sqlite => {
             let pool = ctx.db.get_sqlite_connection_pool().clone();
-            let storage = SqliteStorage::<CandidateEmail>::new(&pool).with_config(
+            let config = |queue: &str| {
                 SqliteConfig::default()
-                    .queue(CANDIDATE_EMAIL_QUEUE)
+                    .queue(queue)
                     .heartbeat_interval(poll)
-                    .missed_heartbeats(missed_heartbeats),
-            );
-            Monitor::new().register(move |_restarts| {
-                WorkerBuilder::new(worker_name(CANDIDATE_EMAIL_QUEUE))
-                    .backend(storage.clone().poll_with_interval(poll))
-                    .data(ctx.clone())
-                    .concurrency(CONCURRENCY)
-                    .retry(RetryPolicy::retries(RETRIES).with_backoff(backoff.clone()))
-                    .build(candidate_email::handle)
-            })
+                    .missed_heartbeats(missed_heartbeats)
+            };
+            let storage = SqliteStorage::<CandidateEmail>::new(&pool)
+                .with_config(config(CANDIDATE_EMAIL_QUEUE));
+            let company_storage =
+                SqliteStorage::<CompanyEmail>::new(&pool).with_config(config(COMPANY_EMAIL_QUEUE));
+            let (company_ctx, company_backoff) = (ctx.clone(), backoff.clone());
+            Monitor::new()
+                .register(move |_restarts| {
+                    WorkerBuilder::new(worker_name(CANDIDATE_EMAIL_QUEUE))
+                        .backend(storage.clone().poll_with_interval(poll))
+                        .data(ctx.clone())
+                        .concurrency(CONCURRENCY)
+                        .retry(RetryPolicy::retries(RETRIES).with_backoff(backoff.clone()))
+                        .build(candidate_email::handle)
+                })
+                .register(move |_restarts| {
+                    WorkerBuilder::new(worker_name(COMPANY_EMAIL_QUEUE))
+                        .backend(company_storage.clone().poll_with_interval(poll))
+                        .data(company_ctx.clone())
+                        .concurrency(CONCURRENCY)
+                        .retry(RetryPolicy::retries(RETRIES).with_backoff(company_backoff.clone()))
+                        .build(company_email::handle)
+                })
         }
         DbBackend::Postgres => {
             let pool = ctx.db.get_postgres_connection_pool().clone();
-            let storage = PostgresStorage::<CandidateEmail>::new(&pool).with_config(
+            let config = |queue: &str| {
                 PgConfig::default()
-                    .queue(CANDIDATE_EMAIL_QUEUE)
+                    .queue(queue)
                     .heartbeat_interval(poll)
-                    .missed_heartbeats(missed_heartbeats),
-            );
-            Monitor::new().register(move |_restarts| {
-                let strategy = Strategy::new()
-                    .stream(Pubsub::new(pool.clone(), CANDIDATE_EMAIL_QUEUE.to_owned()))
-                    .interval(poll);
-                WorkerBuilder::new(worker_name(CANDIDATE_EMAIL_QUEUE))
-                    .backend(storage.clone().poll_with_strategy(strategy))
-                    .data(ctx.clone())
-                    .concurrency(CONCURRENCY)
-                    .retry(RetryPolicy::retries(RETRIES).with_backoff(backoff.clone()))
-                    .build(candidate_email::handle)
-            })
+                    .missed_heartbeats(missed_heartbeats)
+            };
+            let storage = PostgresStorage::<CandidateEmail>::new(&pool)
+                .with_config(config(CANDIDATE_EMAIL_QUEUE));
+            let company_storage = PostgresStorage::<CompanyEmail>::new(&pool)
+                .with_config(config(COMPANY_EMAIL_QUEUE));
+            let (company_ctx, company_backoff, company_pool) =
+                (ctx.clone(), backoff.clone(), pool.clone());
+            Monitor::new()
+                .register(move |_restarts| {
+                    let strategy = Strategy::new()
+                        .stream(Pubsub::new(pool.clone(), CANDIDATE_EMAIL_QUEUE.to_owned()))
+                        .interval(poll);
+                    WorkerBuilder::new(worker_name(CANDIDATE_EMAIL_QUEUE))
+                        .backend(storage.clone().poll_with_strategy(strategy))
+                        .data(ctx.clone())
+                        .concurrency(CONCURRENCY)
+                        .retry(RetryPolicy::retries(RETRIES).with_backoff(backoff.clone()))
+                        .build(candidate_email::handle)
+                })
+                .register(move |_restarts| {
+                    let strategy = Strategy::new()
+                        .stream(Pubsub::new(
+                            company_pool.clone(),
+                            COMPANY_EMAIL_QUEUE.to_owned(),
+                        ))
+                        .interval(poll);
+                    WorkerBuilder::new(worker_name(COMPANY_EMAIL_QUEUE))
+                        .backend(company_storage.clone().poll_with_strategy(strategy))
+                        .data(company_ctx.clone())
+                        .concurrency(CONCURRENCY)
+                        .retry(RetryPolicy::retries(RETRIES).with_backoff(company_backoff.clone()))
+                        .build(company_email::handle)
+                })
         }
         other => return Err(Error::Queue(format!("unsupported database {other:?}"))),
     };

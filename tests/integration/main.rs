@@ -6,9 +6,12 @@ mod helpers;
 mod admin;
 
 mod candidates_api;
+mod companies;
 mod confirmation;
 mod emails;
+mod forwards;
 mod pages;
+mod portal;
 mod repeat_signup;
 mod retention;
 mod self_service;

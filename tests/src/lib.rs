@@ -223,9 +223,12 @@ impl TestApp {
     pub async fn drain_jobs(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
         loop {
-            let left = queue::unfinished(&self.db, queue::CANDIDATE_EMAIL_QUEUE)
-                .await
-                .expect("counting jobs");
+            let mut left = 0;
+            for name in [queue::CANDIDATE_EMAIL_QUEUE, queue::COMPANY_EMAIL_QUEUE] {
+                left += queue::unfinished(&self.db, name)
+                    .await
+                    .expect("counting jobs");
+            }
             if left == 0 {
                 return;
             }

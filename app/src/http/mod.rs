@@ -11,6 +11,7 @@ pub mod form;
 pub mod landing;
 pub mod me;
 pub mod pages;
+pub mod portal;
 pub mod problem;
 
 use std::{sync::Arc, time::Duration};
@@ -100,8 +101,22 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/segments/{id}/candidates",
             get(api::segments::candidates),
         )
+        .route(
+            "/api/v1/companies",
+            get(api::companies::list).post(api::companies::create),
+        )
+        .route(
+            "/api/v1/companies/{id}",
+            get(api::companies::get).put(api::companies::update),
+        )
+        .route(
+            "/api/v1/companies/{id}/users",
+            post(api::companies::invite_user),
+        )
+        .route("/api/v1/forwards", post(api::forwards::create))
         .merge(limited)
-        .merge(admin::routes(&state));
+        .merge(admin::routes(&state))
+        .merge(portal::routes(&state));
     if state.settings.is_development() {
         router = router
             .route("/dev/outbox", get(dev::outbox))

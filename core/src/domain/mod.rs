@@ -5,6 +5,7 @@ pub mod country;
 pub mod email;
 pub mod eu_status;
 pub mod levels;
+pub mod org_number;
 pub mod phone;
 pub mod signup;
 
@@ -12,4 +13,5 @@ pub use country::Country;
 pub use email::CandidateEmail;
 pub use eu_status::EuStatus;
 pub use levels::{EducationLevel, LanguageLevel};
+pub use org_number::OrgNumber;
 pub use phone::Phone;

@@ -29,6 +29,12 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "self_service_link/subject.txt",
     "self_service_link/body.txt",
     "self_service_link/body.html",
+    "company_invite/subject.txt",
+    "company_invite/body.txt",
+    "company_invite/body.html",
+    "forward_digest/subject.txt",
+    "forward_digest/body.txt",
+    "forward_digest/body.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -52,7 +52,11 @@ pub async fn segments_page(
     }
     let page = state.views.render(
         "admin_segments.html",
-        context! { staff_email => staff.0.email, csrf_token => csrf::token(&csrf)?, segments => minijinja::Value::from(minijinja::value::Serde(&rows)) },
+        context! {
+            staff_email => staff.0.email, csrf_token => csrf::token(&csrf)?,
+            segments => minijinja::Value::from(minijinja::value::Serde(&rows)),
+            companies => minijinja::Value::from(minijinja::value::Serde(&super::forwards::company_options(&state).await?)),
+        },
     )?;
     Ok((csrf, page).into_response())
 }

@@ -3,6 +3,8 @@
 
 pub mod campaigns;
 pub mod candidate_data;
+pub mod companies;
+pub mod forwards;
 pub mod login;
 pub mod manage;
 pub mod pool;
@@ -157,5 +159,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(campaigns::show).post(campaigns::update),
         )
         .route("/admin/campaigns/{id}/edit", get(campaigns::edit_form))
+        .route(
+            "/admin/companies",
+            get(companies::list).post(companies::create),
+        )
+        .route("/admin/companies/new", get(companies::new_form))
+        .route(
+            "/admin/companies/{id}",
+            get(companies::show).post(companies::update),
+        )
+        .route("/admin/companies/{id}/edit", get(companies::edit_form))
+        .route("/admin/companies/{id}/archive", post(companies::archive))
+        .route("/admin/companies/{id}/users", post(companies::invite))
+        .route("/admin/forwards", post(forwards::create))
         .layer(sessions)
 }

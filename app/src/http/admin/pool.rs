@@ -19,6 +19,7 @@ use talentpool_core::{
     audit, candidates, consents,
     domain::{Country, LanguageLevel},
     entities::{audit_log, campaign, consent_text, email_log},
+    forwards,
     pool::{self, ValidFilter},
     segments,
 };
@@ -142,6 +143,7 @@ pub async fn pool(
             countries => views::value(&countries),
             levels => views::value(&levels),
             profession_groups => views::value(state.catalog.groups()),
+            companies => views::value(&super::forwards::company_options(&state).await?),
         },
     )?;
     Ok((status, csrf, page).into_response())
@@ -222,9 +224,12 @@ pub async fn candidate(
     {
         timeline.push((e.created_at, format!("Email “{}”: {}", e.subject, e.status)));
     }
+    // Forwards and what companies did are told by `forwards::timeline` below.
     for a in audit_log::Entity::find()
         .filter(audit_log::Column::SubjectKind.eq("candidate"))
         .filter(audit_log::Column::SubjectId.eq(id))
+        .filter(audit_log::Column::Action.ne("candidate.forwarded"))
+        .filter(audit_log::Column::ActorKind.ne("company_user"))
         .order_by_desc(audit_log::Column::Id)
         .all(&state.db)
         .await?
@@ -240,6 +245,9 @@ pub async fn candidate(
                 a.actor_id.map(|i| i.to_string()).unwrap_or_default()
             ),
         ));
+    }
+    for entry in forwards::timeline(&state.db, id).await? {
+        timeline.push((entry.at, entry.describe()));
     }
     timeline.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
     let timeline: Vec<_> = timeline

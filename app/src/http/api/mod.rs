@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod candidate_data;
 pub mod candidates;
+pub mod companies;
+pub mod forwards;
 pub mod segments;
 pub mod signups;
 
@@ -28,6 +30,12 @@ use utoipa::OpenApi;
         segments::get,
         segments::delete,
         segments::candidates,
+        companies::create,
+        companies::list,
+        companies::get,
+        companies::update,
+        companies::invite_user,
+        forwards::create,
     ),
     components(schemas(
         signups::SignupRequest,

@@ -1,0 +1,442 @@
+//! The company portal: invitations (single-use, expiring links over real SMTP), sign-in,
+//! the terms of use at first sign-in, and the wall between portal and back office.
+
+use serde_json::{Value, json};
+use talentpool_tests::{TestApp, db_test};
+
+use crate::companies::{new_client, page_token, staff_client};
+use crate::helpers::*;
+
+pub const RECRUITER_PASSWORD: &str = "recruiter password 1";
+
+/// Creates a company by API and returns its id.
+pub async fn create_company(app: &TestApp, token: &str, name: &str, org_number: &str) -> i64 {
+    let response = app
+        .client
+        .post(app.url("/api/v1/companies"))
+        .bearer_auth(token)
+        .json(&json!({ "name": name, "org_number": org_number }))
+        .send()
+        .await
+        .expect("POST company");
+    assert_eq!(response.status(), 201);
+    response.json::<Value>().await.expect("json")["id"]
+        .as_i64()
+        .expect("id")
+}
+
+pub async fn invite(app: &TestApp, token: &str, company_id: i64, email: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/api/v1/companies/{company_id}/users")))
+        .bearer_auth(token)
+        .json(&json!({ "email": email, "name": "Kari Nordmann" }))
+        .send()
+        .await
+        .expect("POST user")
+}
+
+/// The invitation link in the `nth` email to `email`.
+pub async fn invite_link(app: &TestApp, email: &str, nth: usize) -> String {
+    let messages = app.mail(email, nth).await;
+    messages[nth - 1]
+        .link(&app.url("/portal/invite/"))
+        .expect("the email carries an invitation link")
+}
+
+pub async fn set_password(
+    app: &TestApp,
+    client: &reqwest::Client,
+    link: &str,
+    password: &str,
+) -> reqwest::Response {
+    let path = link.trim_start_matches(&app.address).to_owned();
+    let token = page_token(app, client, &path).await;
+    client
+        .post(link)
+        .form(&[
+            ("authenticity_token", token.as_str()),
+            ("password", password),
+            ("password_again", password),
+        ])
+        .send()
+        .await
+        .expect("POST password")
+}
+
+pub async fn portal_sign_in(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let token = page_token(app, client, "/portal/login").await;
+    client
+        .post(app.url("/portal/login"))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("next", "/portal"),
+            ("authenticity_token", &token),
+        ])
+        .send()
+        .await
+        .expect("POST login")
+}
+
+pub async fn accept_terms(app: &TestApp, client: &reqwest::Client) {
+    let token = page_token(app, client, "/portal/terms").await;
+    let response = client
+        .post(app.url("/portal/terms"))
+        .form(&[("authenticity_token", token.as_str()), ("accept", "yes")])
+        .send()
+        .await
+        .expect("POST terms");
+    assert_eq!(response.status(), 303);
+}
+
+/// Invites `email` to the company and walks the whole way to a signed-in recruiter who
+/// accepted the terms.
+pub async fn recruiter(
+    app: &TestApp,
+    token: &str,
+    company_id: i64,
+    email: &str,
+) -> reqwest::Client {
+    assert_eq!(invite(app, token, company_id, email).await.status(), 201);
+    let link = invite_link(app, email, 1).await;
+    let client = new_client();
+    assert_eq!(
+        set_password(app, &client, &link, RECRUITER_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        portal_sign_in(app, &client, email, RECRUITER_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    accept_terms(app, &client).await;
+    client
+}
+
+async fn invite_set_password_and_sign_in(app: &TestApp) {
+    let token = app.api_token().await;
+    let company = create_company(app, &token, "Fjord Software AS", "923609016").await;
+    let email = "kari@fjord.example.no";
+
+    let response = invite(app, &token, company, email).await;
+    assert_eq!(response.status(), 201);
+    let user: Value = response.json().await.expect("json");
+    assert_eq!(user["status"], "invited");
+    assert_eq!(user["company_id"], company);
+
+    let messages = app.mail(email, 1).await;
+    assert_eq!(
+        messages[0].subject(),
+        "You are invited to the Talent Pool company portal"
+    );
+    assert!(messages[0].html().contains("Fjord Software AS"));
+    let link = invite_link(app, email, 1).await;
+    assert_eq!(
+        app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM tokens WHERE purpose = 'company_invite' AND candidate_id IS NULL")
+            .await,
+        1,
+        "only the token's hash is stored, bound to the company user"
+    );
+
+    let client = new_client();
+    let page = client.get(&link).send().await.expect("GET invite");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("body").contains(email));
+
+    // A short password is refused and the link still works.
+    let path = link.trim_start_matches(&app.address).to_owned();
+    let csrf = page_token(app, &client, &path).await;
+    let short = client
+        .post(&link)
+        .form(&[
+            ("authenticity_token", csrf.as_str()),
+            ("password", "short"),
+            ("password_again", "short"),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(short.status(), 422);
+    let done = set_password(app, &client, &link, RECRUITER_PASSWORD).await;
+    assert_eq!(done.status(), 303);
+
+    // Single use.
+    let again = client.get(&link).send().await.expect("GET invite");
+    assert_eq!(again.status(), 410);
+    assert!(again.text().await.expect("body").contains("used already"));
+
+    let wrong = portal_sign_in(app, &client, email, "not the password!").await;
+    assert_eq!(wrong.status(), 401);
+    let ok = portal_sign_in(app, &client, email, RECRUITER_PASSWORD).await;
+    assert_eq!(ok.status(), 303);
+    assert_eq!(ok.headers()["location"], "/portal/terms");
+    let cookie = ok
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("tp_portal="))
+        .expect("a portal session cookie")
+        .to_owned();
+    assert!(cookie.contains("Path=/portal"), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+
+    // The terms come first.
+    let portal = client.get(app.url("/portal")).send().await.expect("GET");
+    assert_eq!(portal.status(), 303);
+    assert_eq!(portal.headers()["location"], "/portal/terms");
+    let csrf = page_token(app, &client, "/portal/terms").await;
+    let refused = client
+        .post(app.url("/portal/terms"))
+        .form(&[("authenticity_token", csrf.as_str())])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(refused.status(), 422);
+    accept_terms(app, &client).await;
+    assert_eq!(
+        app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM company_users WHERE terms_accepted_at IS NOT NULL AND terms_version IS NOT NULL")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log WHERE action = 'company_user.terms_accepted'")
+            .await,
+        1
+    );
+    let portal = client.get(app.url("/portal")).send().await.expect("GET");
+    assert_eq!(portal.status(), 200);
+    assert!(
+        portal
+            .text()
+            .await
+            .expect("body")
+            .contains("Fjord Software AS")
+    );
+
+    // Sign out ends the session.
+    let csrf = page_token(app, &client, "/portal").await;
+    let out = client
+        .post(app.url("/portal/logout"))
+        .form(&[("authenticity_token", csrf.as_str())])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(out.status(), 303);
+    let portal = client.get(app.url("/portal")).send().await.expect("GET");
+    assert_eq!(portal.status(), 303);
+}
+db_test!(invite_set_password_and_sign_in);
+
+async fn expired_and_repeated_invitations(app: &TestApp) {
+    let token = app.api_token().await;
+    let company = create_company(app, &token, "Fjord Software AS", "923609016").await;
+    let other = create_company(app, &token, "Bergen Bytes AS", "974760673").await;
+    let email = "kari@fjord.example.no";
+    assert_eq!(invite(app, &token, company, email).await.status(), 201);
+    let first = invite_link(app, email, 1).await;
+    app.execute("UPDATE tokens SET expires_at = '2000-01-01T00:00:00+00:00'")
+        .await;
+    let client = new_client();
+    let expired = client.get(&first).send().await.expect("GET");
+    assert_eq!(expired.status(), 410);
+    assert!(expired.text().await.expect("body").contains("expired"));
+
+    // A new invitation sends a new link; the old one stays dead.
+    assert_eq!(invite(app, &token, company, email).await.status(), 201);
+    let second = invite_link(app, email, 2).await;
+    assert_ne!(first, second);
+    assert_eq!(app.count("company_users").await, 1);
+    assert_eq!(
+        set_password(app, &client, &second, RECRUITER_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    // An expired link cannot set a password.
+    let path = first.trim_start_matches(&app.address).to_owned();
+    let csrf = {
+        let html = client
+            .get(app.url(&path))
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("body");
+        attribute(&html, "input[name=authenticity_token]", "value")
+    };
+    assert!(csrf.is_none(), "an expired link shows no form");
+
+    // Bad input and clashes are named.
+    for (company_id, body, status, field) in [
+        (
+            company,
+            json!({ "email": "nope", "name": "X" }),
+            422,
+            "email",
+        ),
+        (
+            company,
+            json!({ "email": "a@b.no", "name": " " }),
+            422,
+            "name",
+        ),
+        (other, json!({ "email": email, "name": "X" }), 422, "email"),
+        (999_999, json!({ "email": "x@y.no", "name": "X" }), 404, ""),
+    ] {
+        let response = app
+            .client
+            .post(app.url(&format!("/api/v1/companies/{company_id}/users")))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), status, "{body}");
+        if !field.is_empty() {
+            let problem: Value = response.json().await.expect("json");
+            assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        }
+    }
+    assert_eq!(app.count("company_users").await, 1);
+
+    // The back office invites too.
+    let staff = staff_client(app).await;
+    let csrf = page_token(app, &staff, &format!("/admin/companies/{other}")).await;
+    let response = staff
+        .post(app.url(&format!("/admin/companies/{other}/users")))
+        .form(&[
+            ("authenticity_token", csrf.as_str()),
+            ("email", "ola@bergen.example.no"),
+            ("name", "Ola Nordmann"),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.mail("ola@bergen.example.no", 1).await.len(), 1);
+    let page = staff
+        .get(app.url(&format!("/admin/companies/{other}")))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(page.contains("ola@bergen.example.no"));
+    assert!(page.contains("Invited"));
+}
+db_test!(expired_and_repeated_invitations);
+
+async fn portal_and_back_office_are_separate(app: &TestApp) {
+    let token = app.api_token().await;
+    let company = create_company(app, &token, "Fjord Software AS", "923609016").await;
+    let recruiter = recruiter(app, &token, company, "kari@fjord.example.no").await;
+    assert_eq!(
+        recruiter
+            .get(app.url("/portal"))
+            .send()
+            .await
+            .expect("GET")
+            .status(),
+        200
+    );
+    // The recruiter's session does not open the back office...
+    for path in ["/admin", "/admin/companies", "/admin/export.csv"] {
+        let response = recruiter.get(app.url(path)).send().await.expect("GET");
+        assert_eq!(response.status(), 303, "{path}");
+        assert!(
+            response.headers()["location"]
+                .to_str()
+                .expect("location")
+                .starts_with("/admin/login"),
+            "{path}"
+        );
+    }
+    // ...not even when its session id is presented as a back-office cookie.
+    let client = new_client();
+    let response = portal_sign_in(app, &client, "kari@fjord.example.no", RECRUITER_PASSWORD).await;
+    let raw_cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("tp_portal="))
+        .and_then(|v| v.split(';').next())
+        .expect("cookie")
+        .to_owned();
+    let bare = new_client();
+    let response = bare
+        .get(app.url("/admin"))
+        .header("cookie", format!("tp_session={raw_cookie}"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 303);
+    // Nor the secretariat's API.
+    for path in [
+        "/api/v1/candidates",
+        "/api/v1/companies",
+        "/api/v1/segments",
+    ] {
+        let response = bare
+            .get(app.url(path))
+            .header("cookie", format!("tp_portal={raw_cookie}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), 401, "{path}");
+    }
+    // And a staff session does not open the portal.
+    let staff = staff_client(app).await;
+    let response = staff.get(app.url("/portal")).send().await.expect("GET");
+    assert_eq!(response.status(), 303);
+    assert!(
+        response.headers()["location"]
+            .to_str()
+            .expect("location")
+            .starts_with("/portal/login")
+    );
+    let response = bare
+        .get(app.url("/portal"))
+        .header("cookie", format!("tp_portal={}", staff_cookie(app).await))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 303);
+}
+db_test!(portal_and_back_office_are_separate);
+
+/// A fresh back-office session id.
+async fn staff_cookie(app: &TestApp) -> String {
+    let client = new_client();
+    let token = page_token(app, &client, "/admin/login").await;
+    let response = client
+        .post(app.url("/admin/login"))
+        .form(&[
+            ("email", crate::companies::STAFF_EMAIL),
+            ("password", crate::companies::STAFF_PASSWORD),
+            ("authenticity_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("tp_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("cookie")
+        .to_owned()
+}
