@@ -33,6 +33,10 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin_campaigns.html",
     "admin_campaign_form.html",
     "admin_campaign.html",
+    "unsubscribe.html",
+    "admin_newsletters.html",
+    "admin_newsletter_form.html",
+    "admin_newsletter.html",
 ];
 
 /// A serde value for a template context.
@@ -41,6 +45,7 @@ pub fn value<T: serde::Serialize + ?Sized>(value: &T) -> Value {
 }
 
 pub const STYLESHEET: &str = include_str!("../templates/app.css");
+pub const NEWSLETTER_SCRIPT: &str = include_str!("../templates/newsletter.js");
 
 #[derive(Clone)]
 pub struct Views {

@@ -13,6 +13,7 @@ pub mod entities;
 pub mod error;
 pub mod mail;
 pub mod markdown;
+pub mod newsletters;
 pub mod pool;
 pub mod professions;
 pub mod queue;

@@ -3,6 +3,7 @@
 //! with `talentpool_core::queue::enqueue` inside its own transactions.
 
 pub mod candidate_email;
+pub mod newsletter;
 pub mod worker;
 
 use talentpool_core::{config::Settings, mail::Mailer};

@@ -11,6 +11,7 @@ pub mod form;
 pub mod landing;
 pub mod pages;
 pub mod problem;
+pub mod unsubscribe;
 
 use std::{sync::Arc, time::Duration};
 
@@ -75,6 +76,35 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/segments/{id}/candidates",
             get(api::segments::candidates),
         )
+        .route(
+            "/api/v1/newsletters",
+            axum::routing::post(api::newsletters::create),
+        )
+        .route(
+            "/api/v1/newsletters/{id}",
+            get(api::newsletters::get).put(api::newsletters::update),
+        )
+        .route(
+            "/api/v1/newsletters/{id}/send",
+            post(api::newsletters::send),
+        )
+        .route(
+            "/api/v1/newsletters/{id}/pause",
+            post(api::newsletters::pause),
+        )
+        .route(
+            "/api/v1/newsletters/{id}/resume",
+            post(api::newsletters::resume),
+        )
+        .route(
+            "/api/v1/newsletters/{id}/cancel",
+            post(api::newsletters::cancel),
+        )
+        .route(
+            "/u/{token}",
+            get(unsubscribe::page).post(unsubscribe::submit),
+        )
+        .route("/assets/newsletter.js", get(pages::newsletter_script))
         .merge(limited)
         .merge(admin::routes(&state));
     if state.settings.is_development() {

@@ -57,6 +57,19 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// The script that refreshes a newsletter's progress (served from here: the CSP allows
+/// scripts from this origin only).
+pub async fn newsletter_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        crate::views::NEWSLETTER_SCRIPT,
+    )
+        .into_response()
+}
+
 /// The process is up.
 pub async fn healthz() -> &'static str {
     "ok"

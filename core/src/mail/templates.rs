@@ -26,7 +26,18 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "confirm_changes/subject.txt",
     "confirm_changes/body.txt",
     "confirm_changes/body.html",
+    "newsletter/body.txt",
+    "newsletter/body.html",
 ];
+
+/// The source of an embedded email template (newsletters compile their own sandboxed
+/// environment around the shared layout).
+pub fn source(name: &str) -> Option<&'static str> {
+    TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, source)| *source)
+}
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -46,6 +57,11 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env
 });
+
+/// Renders one embedded template by name.
+pub fn render_named(name: &str, ctx: Value) -> Result<String> {
+    Ok(ENV.get_template(name)?.render(ctx)?)
+}
 
 /// A rendered email, ready for a transport.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 pub mod campaigns;
 pub mod login;
 pub mod manage;
+pub mod newsletters;
 pub mod pool;
 
 use std::{net::IpAddr, num::NonZeroU32, time::Duration};
@@ -143,5 +144,25 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(campaigns::show).post(campaigns::update),
         )
         .route("/admin/campaigns/{id}/edit", get(campaigns::edit_form))
+        .route(
+            "/admin/newsletters",
+            get(newsletters::list).post(newsletters::create),
+        )
+        .route("/admin/newsletters/new", get(newsletters::new_form))
+        .route(
+            "/admin/newsletters/{id}",
+            get(newsletters::show).post(newsletters::update),
+        )
+        .route("/admin/newsletters/{id}/edit", get(newsletters::edit_form))
+        .route(
+            "/admin/newsletters/{id}/progress",
+            get(newsletters::progress),
+        )
+        .route(
+            "/admin/newsletters/{id}/preview.html",
+            get(newsletters::preview_html),
+        )
+        .route("/admin/newsletters/{id}/test", post(newsletters::send_test))
+        .route("/admin/newsletters/{id}/{action}", post(newsletters::act))
         .layer(sessions)
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod candidates;
+pub mod newsletters;
 pub mod segments;
 pub mod signups;
 
@@ -25,10 +26,20 @@ use utoipa::OpenApi;
         segments::get,
         segments::delete,
         segments::candidates,
+        newsletters::create,
+        newsletters::update,
+        newsletters::get,
+        newsletters::send,
+        newsletters::pause,
+        newsletters::resume,
+        newsletters::cancel,
     ),
     components(schemas(
         signups::SignupRequest,
         signups::SignupAccepted,
+        newsletters::NewNewsletter,
+        newsletters::SendRequest,
+        newsletters::NewsletterView,
         super::problem::Problem,
         super::problem::FieldProblem,
     )),
