@@ -8,6 +8,7 @@ mod admin;
 mod candidates_api;
 mod confirmation;
 mod emails;
+mod newsletter_crash;
 mod newsletters;
 mod pages;
 mod repeat_signup;

@@ -690,3 +690,199 @@ async fn template_errors_are_reported_when_saved(app: &TestApp) {
     assert_eq!(status, 422);
 }
 db_test!(template_errors_are_reported_when_saved);
+
+async fn staff_session(app: &TestApp) -> String {
+    let email = "editor@region.test";
+    talentpool_core::staff::create_admin(&app.db, email, "a long enough password")
+        .await
+        .expect("staff");
+    let page = app
+        .client
+        .get(app.url("/admin/login"))
+        .send()
+        .await
+        .expect("login page");
+    let token = crate::helpers::attribute(
+        &page.text().await.expect("body"),
+        "input[name=authenticity_token]",
+        "value",
+    )
+    .expect("token");
+    let response = app
+        .client
+        .post(app.url("/admin/login"))
+        .form(&[
+            ("email", email),
+            ("password", "a long enough password"),
+            ("next", "/admin"),
+            ("authenticity_token", &token),
+        ])
+        .send()
+        .await
+        .expect("POST login");
+    assert_eq!(response.status(), 303);
+    email.to_owned()
+}
+
+async fn page_token(app: &TestApp, path: &str) -> (String, String) {
+    let response = app.client.get(app.url(path)).send().await.expect("GET");
+    assert_eq!(response.status(), 200, "{path}");
+    let html = response.text().await.expect("body");
+    let token = crate::helpers::attribute(&html, "input[name=authenticity_token]", "value")
+        .expect("a CSRF token");
+    (html, token)
+}
+
+async fn back_office_composes_previews_tests_and_sends(app: &TestApp) {
+    let staff = staff_session(app).await;
+    let grace = candidate(app, "grace@example.org", "Grace Hopper", true, true).await;
+    candidate(app, "alan@example.org", "Alan Turing", true, true).await;
+    candidate(app, "nope@example.org", "No Pe", true, false).await;
+    let segment = everyone(app).await;
+
+    let (form, token) = page_token(app, "/admin/newsletters/new").await;
+    assert!(
+        form.contains("(2 recipients)"),
+        "the audience count is shown: {form}"
+    );
+    let bad = app
+        .client
+        .post(app.url("/admin/newsletters"))
+        .form(&[
+            ("subject", "Hi"),
+            ("body_markdown", "One\n{{ candidate.first_nam }}"),
+            ("segment_id", &segment.to_string()),
+            ("authenticity_token", &token),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(bad.status(), 422);
+    let bad = bad.text().await.expect("body");
+    let messages = crate::helpers::select_all(&bad, ".error-summary li");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("Line 2:") && m.contains("candidate.first_nam")),
+        "{messages:?}"
+    );
+    let saved = app
+        .client
+        .post(app.url("/admin/newsletters"))
+        .form(&[
+            ("subject", "Jobs in Oslo, {{ candidate.first_name }}"),
+            ("body_markdown", BODY),
+            ("segment_id", &segment.to_string()),
+            ("authenticity_token", &token),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(saved.status(), 303);
+    let location = saved.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let id: i64 = location
+        .rsplit('/')
+        .next()
+        .and_then(|i| i.parse().ok())
+        .expect("id");
+
+    let (show, token) = page_token(app, &location).await;
+    assert!(show.contains("Send now to 2 recipients"), "{show}");
+    assert!(crate::helpers::select_all(&show, "#preview-text")[0].contains("Hello Ada,"));
+    let (show, _) = page_token(app, &format!("{location}?candidate={grace}")).await;
+    assert_eq!(
+        crate::helpers::select_all(&show, "#preview-subject"),
+        ["Jobs in Oslo, Grace"]
+    );
+    let html = app
+        .client
+        .get(app.url(&format!("{location}/preview.html?candidate={grace}")))
+        .send()
+        .await
+        .expect("preview");
+    assert_eq!(html.status(), 200);
+    assert!(
+        html.text()
+            .await
+            .expect("body")
+            .contains("<p>Hello Grace,</p>")
+    );
+
+    let test = app
+        .client
+        .post(app.url(&format!("{location}/test")))
+        .form(&[
+            ("candidate", grace.to_string()),
+            ("authenticity_token", token.clone()),
+        ])
+        .send()
+        .await
+        .expect("test");
+    assert_eq!(test.status(), 303);
+    let sent = app.mail(&staff, 1).await;
+    assert_eq!(sent[0].subject(), "[Test] Jobs in Oslo, Grace");
+    assert!(
+        app.smtp.to("grace@example.org").await.is_empty(),
+        "a test goes to staff only"
+    );
+
+    let send = app
+        .client
+        .post(app.url(&format!("{location}/send")))
+        .form(&[("authenticity_token", token.as_str())])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(send.status(), 303);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let progress: Value = app
+            .client
+            .get(app.url(&format!("{location}/progress")))
+            .send()
+            .await
+            .expect("progress")
+            .json()
+            .await
+            .expect("JSON");
+        if progress["status"] == "done" {
+            assert_eq!(
+                (progress["sent"].as_i64(), progress["recipients"].as_i64()),
+                (Some(2), Some(2))
+            );
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{progress}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.smtp.to("grace@example.org").await.len(), 1);
+    assert!(app.smtp.to("nope@example.org").await.is_empty());
+    let list = app
+        .client
+        .get(app.url("/admin/newsletters"))
+        .send()
+        .await
+        .expect("list");
+    let list = list.text().await.expect("body");
+    assert!(
+        list.contains(&format!("/admin/newsletters/{id}")) && list.contains("done"),
+        "{list}"
+    );
+    let script = app
+        .client
+        .get(app.url("/assets/newsletter.js"))
+        .send()
+        .await
+        .expect("script");
+    assert_eq!(script.status(), 200);
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/javascript")
+    );
+}
+db_test!(back_office_composes_previews_tests_and_sends);
