@@ -45,6 +45,10 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "portal_invite.html",
     "portal_terms.html",
     "portal_candidates.html",
+    "unsubscribe.html",
+    "admin_newsletters.html",
+    "admin_newsletter_form.html",
+    "admin_newsletter.html",
 ];
 
 /// A serde value for a template context.
@@ -54,6 +58,7 @@ pub fn value<T: serde::Serialize + ?Sized>(value: &T) -> Value {
 
 pub const STYLESHEET: &str = include_str!("../templates/app.css");
 pub const CAMPAIGN_PREVIEW_JS: &str = include_str!("../assets/campaign-preview.js");
+pub const NEWSLETTER_SCRIPT: &str = include_str!("../templates/newsletter.js");
 
 #[derive(Clone)]
 pub struct Views {

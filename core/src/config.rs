@@ -24,6 +24,14 @@ pub struct Settings {
     pub secret_key: SecretString,
     /// Newsletter sending rate; 0 means no limit.
     pub send_rate_per_sec: u32,
+    /// SMTP connections each worker process sends newsletters over.
+    pub newsletter_concurrency: u32,
+    /// How long a worker holds claimed deliveries before another may take them over.
+    pub newsletter_lease_secs: u32,
+    /// First retry delay after a temporary failure (doubling after each attempt).
+    pub newsletter_retry_secs: u32,
+    /// A scheduled newsletter more late than this waits for a person.
+    pub newsletter_max_late_minutes: u32,
     /// Where the SQLite file, CVs and the development secret live.
     pub data_dir: PathBuf,
     /// Public form submissions per IP and minute; 0 turns the limit off.
@@ -111,6 +119,18 @@ impl Settings {
             secret_key: SecretString::from(secret_key),
             send_rate_per_sec: u32::try_from(number("SEND_RATE_PER_SEC", 0)?)
                 .map_err(|_| Error::Config("SEND_RATE_PER_SEC is out of range".into()))?,
+            newsletter_concurrency: u32::try_from(number("NEWSLETTER_CONCURRENCY", 8)?)
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| Error::Config("NEWSLETTER_CONCURRENCY must be 1 to 256".into()))?,
+            newsletter_lease_secs: u32::try_from(number("NEWSLETTER_LEASE_SECS", 60)?)
+                .ok()
+                .filter(|n| *n >= 2)
+                .ok_or_else(|| Error::Config("NEWSLETTER_LEASE_SECS must be at least 2".into()))?,
+            newsletter_retry_secs: u32::try_from(number("NEWSLETTER_RETRY_SECS", 60)?)
+                .map_err(|_| Error::Config("NEWSLETTER_RETRY_SECS is out of range".into()))?,
+            newsletter_max_late_minutes: u32::try_from(number("NEWSLETTER_MAX_LATE_MINUTES", 60)?)
+                .map_err(|_| Error::Config("NEWSLETTER_MAX_LATE_MINUTES is out of range".into()))?,
             data_dir,
             signup_rate_per_minute: u32::try_from(number("SIGNUP_RATE_PER_MINUTE", 20)?)
                 .map_err(|_| Error::Config("SIGNUP_RATE_PER_MINUTE is out of range".into()))?,

@@ -16,6 +16,7 @@ pub mod error;
 pub mod forwards;
 pub mod mail;
 pub mod markdown;
+pub mod newsletters;
 pub mod pool;
 pub mod privacy;
 pub mod professions;

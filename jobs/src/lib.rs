@@ -4,6 +4,7 @@
 
 pub mod candidate_email;
 pub mod company_email;
+pub mod newsletter;
 pub mod worker;
 
 use talentpool_core::{config::Settings, mail::Mailer};

@@ -66,6 +66,9 @@ pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result
     let missed_heartbeats = usize::try_from((60_000 / poll.as_millis()).max(2)).unwrap_or(2);
     let backoff = backoff()?;
     let retention = tokio::spawn(run_retention(ctx.clone(), shutdown.clone()));
+    // Newsletters are sent from their delivery ledger, not through apalis jobs: their
+    // progress must not depend on apalis's acknowledgements (see `newsletter`).
+    let newsletters = tokio::spawn(crate::newsletter::run(ctx.clone(), shutdown.clone()));
     let signal = async move {
         shutdown.cancelled().await;
         Ok(())
@@ -150,6 +153,7 @@ pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result
         .await
         .map_err(|e| Error::Queue(e.to_string()));
     let _ = retention.await;
+    let _ = newsletters.await;
     result
 }
 

@@ -10,6 +10,8 @@ mod companies;
 mod confirmation;
 mod emails;
 mod forwards;
+mod newsletter_crash;
+mod newsletters;
 mod pages;
 mod portal;
 mod repeat_signup;

@@ -11,7 +11,7 @@ use talentpool::startup::{Application, Role};
 use talentpool_core::{config::Settings, queue};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
-pub use smtp::{Received, SmtpSink};
+pub use smtp::{Fault, Received, SmtpSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -110,6 +110,9 @@ impl TestApp {
                 "MAIL_FROM",
                 "Talent Pool Oslo <talentpool@region.test>".into(),
             ),
+            // Newsletter retries at once and short leases keep tests fast.
+            ("NEWSLETTER_RETRY_SECS", "0".into()),
+            ("NEWSLETTER_LEASE_SECS", "5".into()),
         ]);
         for (key, value) in options.env {
             env.insert(key, value);
@@ -287,9 +290,31 @@ impl TestApp {
     }
 }
 
-/// Runs a test body against SQLite and against PostgreSQL, as two tests.
+/// Runs a test body against SQLite and against PostgreSQL, as two tests; with a list of
+/// `("KEY", "value")` pairs, the app gets them as extra environment.
 #[macro_export]
 macro_rules! db_test {
+    ($name:ident, [$(($key:literal, $value:expr)),* $(,)?]) => {
+        mod $name {
+            fn options() -> $crate::Options {
+                $crate::Options { env: vec![$(($key, ($value).to_string())),*] }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::TestApp::spawn_with($crate::Backend::Sqlite, options()).await;
+                super::$name(&app).await;
+                app.teardown().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = $crate::TestApp::spawn_with($crate::Backend::Postgres, options()).await;
+                super::$name(&app).await;
+                app.teardown().await;
+            }
+        }
+    };
     ($name:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

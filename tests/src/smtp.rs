@@ -1,7 +1,13 @@
 //! A real SMTP server in the test process: it speaks enough ESMTP for lettre and keeps
-//! every message it receives.
+//! every message it receives. It can be told to refuse chosen recipients (451, 550) for
+//! some attempts or always, to refuse the first N recipients of any address, or to drop
+//! the connection instead of answering a message.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex as StdMutex},
+    time::Duration,
+};
 
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -50,11 +56,58 @@ impl Received {
     }
 }
 
+/// What the sink does with a recipient instead of accepting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer `RCPT TO` with this code (451: try later; 550: no such user).
+    Reply(u16),
+    /// Read the whole message, then close the connection without answering.
+    Drop,
+}
+
+#[derive(Debug, Default)]
+struct Rules {
+    /// Address → fault and how many more times (`None`: always).
+    by_address: HashMap<String, (Fault, Option<usize>)>,
+    /// The next N recipients of any address get this fault.
+    first: Option<(Fault, usize)>,
+    /// `RCPT TO` attempts per address, accepted or not.
+    attempts: HashMap<String, usize>,
+}
+
+impl Rules {
+    fn fault_for(&mut self, address: &str) -> Option<Fault> {
+        *self
+            .attempts
+            .entry(address.to_ascii_lowercase())
+            .or_default() += 1;
+        if let Some((fault, left)) = self.first.as_mut() {
+            let fault = *fault;
+            *left -= 1;
+            if *left == 0 {
+                self.first = None;
+            }
+            return Some(fault);
+        }
+        let entry = self.by_address.get_mut(&address.to_ascii_lowercase())?;
+        let fault = entry.0;
+        match &mut entry.1 {
+            None => Some(fault),
+            Some(0) => None,
+            Some(left) => {
+                *left -= 1;
+                Some(fault)
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct SmtpSink {
     port: u16,
     messages: Arc<Mutex<Vec<Received>>>,
     arrived: Arc<Notify>,
+    rules: Arc<StdMutex<Rules>>,
 }
 
 impl SmtpSink {
@@ -64,6 +117,7 @@ impl SmtpSink {
             port: listener.local_addr()?.port(),
             messages: Arc::default(),
             arrived: Arc::default(),
+            rules: Arc::default(),
         };
         let handle = sink.clone();
         tokio::spawn(async move {
@@ -79,6 +133,33 @@ impl SmtpSink {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    fn rules(&self) -> std::sync::MutexGuard<'_, Rules> {
+        self.rules
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `address` gets `fault` for its next `times` attempts (`None`: always).
+    pub fn fail_address(&self, address: &str, fault: Fault, times: Option<usize>) {
+        self.rules()
+            .by_address
+            .insert(address.to_ascii_lowercase(), (fault, times));
+    }
+
+    /// The next `n` recipients, whoever they are, get `fault`.
+    pub fn fail_first(&self, n: usize, fault: Fault) {
+        self.rules().first = (n > 0).then_some((fault, n));
+    }
+
+    /// How often a message to `address` was attempted (`RCPT TO`), accepted or not.
+    pub fn attempts(&self, address: &str) -> usize {
+        self.rules()
+            .attempts
+            .get(&address.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0)
     }
 
     pub async fn messages(&self) -> Vec<Received> {
@@ -115,6 +196,21 @@ impl SmtpSink {
         }
     }
 
+    /// Waits until `count` messages have arrived in all; panics after `within`.
+    pub async fn wait_for_total(&self, count: usize, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.arrived.notified();
+            let n = self.messages.lock().await.len();
+            if n >= count {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("{count} messages expected, {n} arrived");
+            }
+        }
+    }
+
     async fn session(&self, stream: TcpStream) -> std::io::Result<()> {
         stream.set_nodelay(true)?;
         let (read, mut write) = stream.into_split();
@@ -122,6 +218,7 @@ impl SmtpSink {
         write.write_all(b"220 sink.test ESMTP ready\r\n").await?;
         let mut from = String::new();
         let mut to = Vec::new();
+        let mut dropping = false;
         let mut line = String::new();
         loop {
             line.clear();
@@ -143,8 +240,34 @@ impl SmtpSink {
                 to.clear();
                 write.write_all(b"250 OK\r\n").await?;
             } else if upper.starts_with("RCPT TO:") {
-                to.push(address(&command[8..]));
-                write.write_all(b"250 OK\r\n").await?;
+                let recipient = address(&command[8..]);
+                let fault = self.rules().fault_for(&recipient);
+                match fault {
+                    Some(Fault::Reply(code)) if code >= 500 => {
+                        write
+                            .write_all(
+                                format!("{code} 5.1.1 <{recipient}>: no such user\r\n").as_bytes(),
+                            )
+                            .await?;
+                    }
+                    Some(Fault::Reply(code)) => {
+                        write
+                            .write_all(
+                                format!("{code} 4.7.1 <{recipient}>: try again later\r\n")
+                                    .as_bytes(),
+                            )
+                            .await?;
+                    }
+                    Some(Fault::Drop) => {
+                        dropping = true;
+                        to.push(recipient);
+                        write.write_all(b"250 OK\r\n").await?;
+                    }
+                    None => {
+                        to.push(recipient);
+                        write.write_all(b"250 OK\r\n").await?;
+                    }
+                }
             } else if upper == "DATA" {
                 write.write_all(b"354 go ahead\r\n").await?;
                 let mut raw = Vec::new();
@@ -158,6 +281,10 @@ impl SmtpSink {
                     }
                     let unstuffed = data.strip_prefix('.').unwrap_or(&data);
                     raw.extend_from_slice(unstuffed.as_bytes());
+                }
+                if dropping {
+                    // The message is lost with the connection: the sender cannot know.
+                    return Ok(());
                 }
                 self.messages.lock().await.push(Received {
                     from: from.clone(),

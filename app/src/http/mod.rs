@@ -13,6 +13,7 @@ pub mod me;
 pub mod pages;
 pub mod portal;
 pub mod problem;
+pub mod unsubscribe;
 
 use std::{sync::Arc, time::Duration};
 
@@ -114,6 +115,35 @@ pub fn router(state: AppState) -> Router {
             post(api::companies::invite_user),
         )
         .route("/api/v1/forwards", post(api::forwards::create))
+        .route(
+            "/api/v1/newsletters",
+            axum::routing::post(api::newsletters::create),
+        )
+        .route(
+            "/api/v1/newsletters/{id}",
+            get(api::newsletters::get).put(api::newsletters::update),
+        )
+        .route(
+            "/api/v1/newsletters/{id}/send",
+            post(api::newsletters::send),
+        )
+        .route(
+            "/api/v1/newsletters/{id}/pause",
+            post(api::newsletters::pause),
+        )
+        .route(
+            "/api/v1/newsletters/{id}/resume",
+            post(api::newsletters::resume),
+        )
+        .route(
+            "/api/v1/newsletters/{id}/cancel",
+            post(api::newsletters::cancel),
+        )
+        .route(
+            "/u/{token}",
+            get(unsubscribe::page).post(unsubscribe::submit),
+        )
+        .route("/assets/newsletter.js", get(pages::newsletter_script))
         .merge(limited)
         .merge(admin::routes(&state))
         .merge(portal::routes(&state));

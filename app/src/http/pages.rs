@@ -60,16 +60,26 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// The back office's live Markdown preview (the only script; pages work without it).
-pub async fn campaign_preview_script() -> Response {
+fn script(source: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        CAMPAIGN_PREVIEW_JS,
+        source,
     )
         .into_response()
+}
+
+/// The back office's live Markdown preview (pages work without it).
+pub async fn campaign_preview_script() -> Response {
+    script(CAMPAIGN_PREVIEW_JS)
+}
+
+/// The script that refreshes a newsletter's progress (served from here: the CSP allows
+/// scripts from this origin only).
+pub async fn newsletter_script() -> Response {
+    script(crate::views::NEWSLETTER_SCRIPT)
 }
 
 /// The process is up.

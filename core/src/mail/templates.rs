@@ -35,7 +35,18 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "forward_digest/subject.txt",
     "forward_digest/body.txt",
     "forward_digest/body.html",
+    "newsletter/body.txt",
+    "newsletter/body.html",
 ];
+
+/// The source of an embedded email template (newsletters compile their own sandboxed
+/// environment around the shared layout).
+pub fn source(name: &str) -> Option<&'static str> {
+    TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, source)| *source)
+}
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -55,6 +66,11 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env
 });
+
+/// Renders one embedded template by name.
+pub fn render_named(name: &str, ctx: Value) -> Result<String> {
+    Ok(ENV.get_template(name)?.render(ctx)?)
+}
 
 /// A rendered email, ready for a transport.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@ pub mod companies;
 pub mod forwards;
 pub mod login;
 pub mod manage;
+pub mod newsletters;
 pub mod pool;
 
 use std::{net::IpAddr, num::NonZeroU32, time::Duration};
@@ -172,5 +173,25 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/companies/{id}/archive", post(companies::archive))
         .route("/admin/companies/{id}/users", post(companies::invite))
         .route("/admin/forwards", post(forwards::create))
+        .route(
+            "/admin/newsletters",
+            get(newsletters::list).post(newsletters::create),
+        )
+        .route("/admin/newsletters/new", get(newsletters::new_form))
+        .route(
+            "/admin/newsletters/{id}",
+            get(newsletters::show).post(newsletters::update),
+        )
+        .route("/admin/newsletters/{id}/edit", get(newsletters::edit_form))
+        .route(
+            "/admin/newsletters/{id}/progress",
+            get(newsletters::progress),
+        )
+        .route(
+            "/admin/newsletters/{id}/preview.html",
+            get(newsletters::preview_html),
+        )
+        .route("/admin/newsletters/{id}/test", post(newsletters::send_test))
+        .route("/admin/newsletters/{id}/{action}", post(newsletters::act))
         .layer(sessions)
 }

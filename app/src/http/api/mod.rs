@@ -6,6 +6,7 @@ pub mod candidate_data;
 pub mod candidates;
 pub mod companies;
 pub mod forwards;
+pub mod newsletters;
 pub mod segments;
 pub mod signups;
 
@@ -36,10 +37,20 @@ use utoipa::OpenApi;
         companies::update,
         companies::invite_user,
         forwards::create,
+        newsletters::create,
+        newsletters::update,
+        newsletters::get,
+        newsletters::send,
+        newsletters::pause,
+        newsletters::resume,
+        newsletters::cancel,
     ),
     components(schemas(
         signups::SignupRequest,
         signups::SignupAccepted,
+        newsletters::NewNewsletter,
+        newsletters::SendRequest,
+        newsletters::NewsletterView,
         super::problem::Problem,
         super::problem::FieldProblem,
     )),

@@ -1,0 +1,394 @@
+//! The delivery ledger: claiming batches of deliveries with a lease, what a sender needs
+//! to know about their recipients, and recording outcomes in batched writes.
+//!
+//! A delivery is `queued` (maybe with `next_attempt_at` for a retry), `sending` (claimed
+//! by `claimed_by` until `lease_until`), then `sent`, `failed` or `skipped`. A claim on
+//! PostgreSQL takes rows `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the
+//! same row; on SQLite the claim runs in a `BEGIN IMMEDIATE` transaction, which
+//! serialises claims. A `sending` row whose lease has run out (its worker died) can be
+//! claimed again.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value,
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
+};
+
+use crate::{
+    Error, Result,
+    db::begin_write,
+    entities::{campaign, candidate, delivery, signup, suppression},
+};
+
+/// A claimed delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: i64,
+    pub candidate_id: Option<i64>,
+    pub recipient: String,
+    /// Attempts including this one.
+    pub attempts: i32,
+}
+
+fn placeholders(backend: DbBackend, from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| {
+            if backend == DbBackend::Postgres {
+                format!("${i}")
+            } else {
+                "?".to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Claims up to `limit` deliveries of `newsletter_id` for `worker` until `now + lease`:
+/// waiting rows first (in ledger order), then rows whose lease ran out.
+pub async fn claim(
+    db: &DatabaseConnection,
+    newsletter_id: i64,
+    worker: &str,
+    limit: u64,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<Vec<Claimed>> {
+    let backend = db.get_database_backend();
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let p = |i: usize| placeholders(backend, i, 1);
+    let limit = i64::try_from(Ord::max(limit, 1)).unwrap_or(1000);
+    let txn = begin_write(db).await?;
+    let mut claimed = Vec::new();
+    for (which, condition) in [
+        (
+            "queued",
+            format!(
+                "status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {})",
+                p(2)
+            ),
+        ),
+        (
+            "expired",
+            format!("status = 'sending' AND lease_until < {}", p(2)),
+        ),
+    ] {
+        let want = limit - claimed.len() as i64;
+        if want <= 0 {
+            break;
+        }
+        let sql = format!(
+            "UPDATE deliveries SET status = 'sending', lease_until = {lease}, claimed_by = {worker}, \
+             attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM deliveries WHERE newsletter_id = {nl} AND {condition} \
+             ORDER BY id LIMIT {limit}{lock}) \
+             RETURNING id, candidate_id, recipient, attempts",
+            lease = p(3),
+            worker = p(4),
+            nl = p(1),
+            limit = p(5),
+        );
+        let values: Vec<Value> = vec![
+            newsletter_id.into(),
+            now.into(),
+            (now + lease).into(),
+            worker.into(),
+            want.into(),
+        ];
+        // SQLite numbers `?` by position: repeat the values in the order they appear.
+        let values = if backend == DbBackend::Postgres {
+            values
+        } else {
+            vec![
+                values[2].clone(),
+                values[3].clone(),
+                values[0].clone(),
+                values[1].clone(),
+                values[4].clone(),
+            ]
+        };
+        let rows = txn
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        for row in rows {
+            claimed.push(Claimed {
+                id: row.try_get("", "id")?,
+                candidate_id: row.try_get("", "candidate_id")?,
+                recipient: row
+                    .try_get::<Option<String>>("", "recipient")?
+                    .unwrap_or_default(),
+                attempts: row.try_get("", "attempts")?,
+            });
+        }
+        if which == "queued" && claimed.len() as i64 >= limit {
+            break;
+        }
+    }
+    txn.commit().await?;
+    claimed.sort_by_key(|c| c.id);
+    Ok(claimed)
+}
+
+/// What the sender needs about a recipient, read when the delivery is claimed (not when
+/// the ledger was written), so that an unsubscribe or a suppression meanwhile counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientInfo {
+    pub full_name: String,
+    pub first_name: String,
+    pub campaign_title: String,
+    /// Why this candidate must not get the newsletter any more.
+    pub skip: Option<&'static str>,
+}
+
+pub async fn recipients(
+    db: &impl ConnectionTrait,
+    claimed: &[Claimed],
+) -> Result<HashMap<i64, RecipientInfo>> {
+    let ids: Vec<i64> = claimed.iter().filter_map(|c| c.candidate_id).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let candidates = candidate::Entity::find()
+        .filter(candidate::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?;
+    let emails: Vec<String> = candidates.iter().map(|c| c.email.clone()).collect();
+    let suppressed: Vec<String> = suppression::Entity::find()
+        .filter(suppression::Column::Email.is_in(emails))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.email)
+        .collect();
+    let signups: Vec<(i64, i64)> = signup::Entity::find()
+        .select_only()
+        .column(signup::Column::CandidateId)
+        .column(signup::Column::CampaignId)
+        .filter(signup::Column::CandidateId.is_in(ids))
+        .order_by_asc(signup::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut campaign_ids: Vec<i64> = signups.iter().map(|(_, c)| *c).collect();
+    campaign_ids.sort_unstable();
+    campaign_ids.dedup();
+    let campaign_titles: HashMap<i64, String> = campaign::Entity::find()
+        .filter(campaign::Column::Id.is_in(campaign_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.title))
+        .collect();
+    let titles = signups
+        .into_iter()
+        .filter_map(|(candidate_id, campaign_id)| {
+            campaign_titles
+                .get(&campaign_id)
+                .map(|t| (candidate_id, t.clone()))
+        });
+    let mut first_title: HashMap<i64, String> = HashMap::new();
+    for (candidate_id, title) in titles {
+        first_title.entry(candidate_id).or_insert(title);
+    }
+    Ok(candidates
+        .into_iter()
+        .map(|c| {
+            let skip = if !c.consent_newsletter {
+                Some("unsubscribed")
+            } else if c.suppressed_at.is_some() || suppressed.contains(&c.email) {
+                Some("suppressed")
+            } else if c.confirmed_at.is_none() {
+                Some("unconfirmed")
+            } else {
+                None
+            };
+            (
+                c.id,
+                RecipientInfo {
+                    first_name: c
+                        .full_name
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    full_name: c.full_name,
+                    campaign_title: first_title.remove(&c.id).unwrap_or_default(),
+                    skip,
+                },
+            )
+        })
+        .collect())
+}
+
+/// How a claimed delivery ended (for now).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent {
+        id: i64,
+    },
+    /// A temporary failure (4xx, lost connection): try again at `at`.
+    Retry {
+        id: i64,
+        error: String,
+        at: DateTime<Utc>,
+    },
+    /// A permanent failure (5xx): the address is suppressed.
+    Failed {
+        id: i64,
+        error: String,
+        email: Option<String>,
+    },
+    Skipped {
+        id: i64,
+        reason: &'static str,
+    },
+    /// Claimed but not attempted (pause, shutdown): back in the queue, the attempt not
+    /// counted.
+    Released {
+        id: i64,
+    },
+}
+
+fn ids<'a>(outcomes: &'a [Outcome], pick: impl Fn(&'a Outcome) -> Option<i64>) -> Vec<i64> {
+    outcomes.iter().filter_map(pick).collect()
+}
+
+/// Records outcomes in one transaction: one statement for all sent deliveries, one per
+/// skip reason, one for the released, and one per failure (rare).
+pub async fn record(
+    db: &DatabaseConnection,
+    outcomes: &[Outcome],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use delivery::Column as D;
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let txn = begin_write(db).await?;
+    let sent = ids(outcomes, |o| match o {
+        Outcome::Sent { id } => Some(*id),
+        _ => None,
+    });
+    for chunk in sent.chunks(1000) {
+        delivery::Entity::update_many()
+            .col_expr(D::Status, Expr::value("sent"))
+            .col_expr(D::SentAt, Expr::value(Some(now)))
+            .col_expr(D::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+            .filter(D::Id.is_in(chunk.to_vec()))
+            .filter(D::Status.eq("sending"))
+            .exec(&txn)
+            .await?;
+    }
+    let released = ids(outcomes, |o| match o {
+        Outcome::Released { id } => Some(*id),
+        _ => None,
+    });
+    for chunk in released.chunks(1000) {
+        delivery::Entity::update_many()
+            .col_expr(D::Status, Expr::value("queued"))
+            .col_expr(D::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+            .col_expr(D::Attempts, Expr::col(D::Attempts).sub(1))
+            .filter(D::Id.is_in(chunk.to_vec()))
+            .filter(D::Status.eq("sending"))
+            .exec(&txn)
+            .await?;
+    }
+    let mut skipped: HashMap<&'static str, Vec<i64>> = HashMap::new();
+    for o in outcomes {
+        if let Outcome::Skipped { id, reason } = o {
+            skipped.entry(reason).or_default().push(*id);
+        }
+    }
+    for (reason, ids) in skipped {
+        for chunk in ids.chunks(1000) {
+            delivery::Entity::update_many()
+                .col_expr(D::Status, Expr::value("skipped"))
+                .col_expr(D::LastError, Expr::value(reason))
+                .col_expr(D::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+                .filter(D::Id.is_in(chunk.to_vec()))
+                .filter(D::Status.is_in(["sending", "queued"]))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    for o in outcomes {
+        match o {
+            Outcome::Retry { id, error, at } => {
+                delivery::Entity::update_many()
+                    .col_expr(D::Status, Expr::value("queued"))
+                    .col_expr(D::LastError, Expr::value(error.as_str()))
+                    .col_expr(D::NextAttemptAt, Expr::value(Some(*at)))
+                    .col_expr(D::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+                    .filter(D::Id.eq(*id))
+                    .filter(D::Status.eq("sending"))
+                    .exec(&txn)
+                    .await?;
+            }
+            Outcome::Failed { id, error, email } => {
+                delivery::Entity::update_many()
+                    .col_expr(D::Status, Expr::value("failed"))
+                    .col_expr(D::LastError, Expr::value(error.as_str()))
+                    .col_expr(D::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+                    .filter(D::Id.eq(*id))
+                    .filter(D::Status.eq("sending"))
+                    .exec(&txn)
+                    .await?;
+                if let Some(email) = email {
+                    suppress(&txn, email, error, now).await?;
+                }
+            }
+            _ => {}
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Suppresses an address: no newsletter goes to it any more.
+pub async fn suppress(
+    db: &impl ConnectionTrait,
+    email: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let backend = db.get_database_backend();
+    let insert = Query::insert()
+        .into_table(suppression::Entity)
+        .columns([
+            suppression::Column::Email,
+            suppression::Column::Reason,
+            suppression::Column::CreatedAt,
+        ])
+        .values([email.into(), reason.into(), now.into()])
+        .map_err(|e| Error::Invalid(e.to_string()))?
+        .on_conflict(
+            OnConflict::column(suppression::Column::Email)
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute_raw(backend.build(&insert)).await?;
+    candidate::Entity::update_many()
+        .col_expr(candidate::Column::SuppressedAt, Expr::value(Some(now)))
+        .filter(candidate::Column::Email.eq(email))
+        .filter(candidate::Column::SuppressedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether anything is left to send or retry, and when the earliest retry is due.
+pub async fn open_count(db: &impl ConnectionTrait, newsletter_id: i64) -> Result<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(delivery::Entity::find()
+        .filter(delivery::Column::NewsletterId.eq(newsletter_id))
+        .filter(delivery::Column::Status.is_in(["queued", "sending"]))
+        .count(db)
+        .await?)
+}
