@@ -40,6 +40,8 @@ let baseUrl;
 let browser;
 const mails = [];
 const mailWaiters = [];
+// The address the sign-up test registered, for the self-service test after it.
+let signedUpEmail;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -286,6 +288,7 @@ async function signUpFlow() {
 
   // 3. Fill the form in like a person and send it.
   const email = `e2e.${Date.now()}.${process.pid}@example.com`;
+  signedUpEmail = email;
   await page.getByLabel('Full name', { exact: true }).fill('Agnieszka Nowak');
   await page.getByLabel('Email address', { exact: true }).fill(email);
   await page.getByLabel('Citizenship', { exact: true }).selectOption('PL');
@@ -317,6 +320,93 @@ async function signUpFlow() {
   await assertAccessible(page, 'the confirmation page');
 
   assert.deepEqual(problems, [], 'the browser saw errors');
+  await context.close();
+}
+
+test('the candidate manages their own data from the link in the email', { timeout: 120_000 }, async () => {
+  assert.ok(signedUpEmail, 'the sign-up test ran first');
+  try {
+    await selfServiceFlow(signedUpEmail);
+  } catch (err) {
+    err.message += `\n--- talentpool log (last lines) ---\n${appLogTail()}`;
+    throw err;
+  }
+});
+
+async function selfServiceFlow(email) {
+  const context = await browser.newContext({
+    viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: 'en-GB',
+    bypassCSP: true, acceptDownloads: true,
+  });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('response', (res) => {
+    const expected = res.status() === 422 && res.request().method() === 'POST';
+    if (res.status() >= 400 && !expected && !res.url().endsWith('/favicon.ico')) {
+      problems.push(`HTTP ${res.status()} for ${res.request().method()} ${res.url()}`);
+    }
+  });
+  const tapAndLoad = async (locator) => {
+    await Promise.all([page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() }), locator.tap()]);
+    await page.waitForLoadState('load');
+  };
+
+  // The confirmation email's footer carries the personal link.
+  const mail = await waitForMail(email, 45_000);
+  const meUrl = (mail.parsed.text.match(/https?:\/\/\S+/g) || []).find((l) => l.startsWith(`${baseUrl}/me/`));
+  assert.ok(meUrl, `no ${baseUrl}/me/ link in the email:\n${mail.parsed.text}`);
+  assert.equal((await page.goto(meUrl)).status(), 200);
+  await page.getByRole('heading', { level: 1, name: 'Your profile' }).waitFor();
+  assert.equal(await page.locator('#email').innerText(), email);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page scrolls sideways on a 360 px screen (${overflow} px too wide)`);
+  await assertAccessible(page, 'the self-service page');
+
+  // Edit the profile: a bad answer is explained, a good one saved.
+  const years = page.getByLabel('Years of experience in this profession', { exact: true });
+  await years.fill('many');
+  await tapAndLoad(page.getByRole('button', { name: 'Save my answers' }));
+  assert.equal(await page.locator('#years_experience').getAttribute('aria-invalid'), 'true');
+  await assertAccessible(page, 'the self-service page with an error');
+  await page.getByLabel('Years of experience in this profession', { exact: true }).fill('8');
+  await page.getByLabel('Norwegian', { exact: true }).selectOption('A2');
+  await tapAndLoad(page.getByRole('button', { name: 'Save my answers' }));
+  await page.getByText('Your answers are saved.').waitFor();
+  assert.equal(await page.getByLabel('Years of experience in this profession', { exact: true }).inputValue(), '8');
+  assert.equal(await page.getByLabel('Norwegian', { exact: true }).inputValue(), 'A2');
+
+  // Newsletters: given, then withdrawn again.
+  await tapAndLoad(page.getByRole('button', { name: 'Give: send me newsletters' }));
+  await page.getByText('Your consent is updated.').waitFor();
+  await tapAndLoad(page.getByRole('button', { name: 'Withdraw: no more newsletters' }));
+  await page.getByRole('button', { name: 'Give: send me newsletters' }).waitFor();
+
+  // The data export is a download of JSON with the profile in it.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Download everything we hold about you' }).tap(),
+  ]);
+  const exported = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+  assert.equal(exported.profile.email, email);
+  assert.equal(exported.profile.years_experience, 8);
+  assert.deepEqual(exported.consents.filter((c) => c.kind === 'newsletter').map((c) => [c.granted_source, c.withdrawn_source]),
+    [['self_service', 'self_service']]);
+
+  // Deleting asks for a tick first, then deletes everything.
+  await tapAndLoad(page.getByRole('button', { name: 'Delete my data' }));
+  assert.equal(await page.locator('#confirm').getAttribute('aria-invalid'), 'true');
+  await page.locator('#confirm').check();
+  await tapAndLoad(page.getByRole('button', { name: 'Delete my data' }));
+  await page.getByRole('heading', { level: 1, name: 'Your data is deleted' }).waitFor();
+  await assertAccessible(page, 'the deletion page');
+  assert.deepEqual(problems, [], 'the browser saw errors');
+
+  // The link no longer opens anything; the page offers a new one.
+  const gone = await page.goto(meUrl);
+  assert.equal(gone.status(), 404);
+  await page.getByRole('button', { name: 'Email me a link' }).waitFor();
+  await assertAccessible(page, 'the link request page');
   await context.close();
 }
 
