@@ -42,6 +42,10 @@ pub struct Settings {
     pub self_service_link_days: i64,
     /// Unconfirmed sign-ups are deleted after this many days.
     pub unconfirmed_retention_days: i64,
+    /// Confirmed candidates inactive this long are asked whether they are still interested.
+    pub inactive_after_days: i64,
+    /// Days they have to answer before their data is erased.
+    pub keep_answer_days: i64,
     /// How often idle workers look for new jobs.
     pub job_poll_millis: u64,
     /// The data controller named in the privacy notice.
@@ -140,6 +144,10 @@ impl Settings {
                 .map_err(|_| Error::Config("SELF_SERVICE_LINK_DAYS is out of range".into()))?,
             unconfirmed_retention_days: i64::try_from(number("UNCONFIRMED_RETENTION_DAYS", 7)?)
                 .map_err(|_| Error::Config("UNCONFIRMED_RETENTION_DAYS is out of range".into()))?,
+            inactive_after_days: i64::try_from(number("INACTIVE_AFTER_DAYS", 730)?)
+                .map_err(|_| Error::Config("INACTIVE_AFTER_DAYS is out of range".into()))?,
+            keep_answer_days: i64::try_from(number("KEEP_ANSWER_DAYS", 30)?)
+                .map_err(|_| Error::Config("KEEP_ANSWER_DAYS is out of range".into()))?,
             job_poll_millis: number("JOB_POLL_MILLIS", 200)?,
             controller_name: lookup("CONTROLLER_NAME")
                 .unwrap_or_else(|| "the regional council's talent attraction secretariat".into()),

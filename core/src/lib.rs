@@ -25,6 +25,7 @@ pub mod retention;
 pub mod seed;
 pub mod segments;
 pub mod sharing;
+pub mod sql;
 pub mod staff;
 pub mod storage;
 pub mod tokens;

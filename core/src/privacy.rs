@@ -3,7 +3,7 @@
 //! candidate's own page, the back office and the API.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Value};
 use serde::Serialize;
 use serde_json::json;
 
@@ -13,29 +13,9 @@ use crate::{
     candidates, consents,
     entities::{candidate, consent_text},
     professions::Catalog,
+    sql::numbered,
     storage::FileStore,
 };
-
-/// A statement with `?` placeholders, numbered for PostgreSQL.
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = match backend {
-        DbBackend::Postgres => {
-            let mut numbered = String::with_capacity(sql.len() + 8);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    numbered.push_str(&format!("${n}"));
-                } else {
-                    numbered.push(c);
-                }
-            }
-            numbered
-        }
-        _ => sql.to_owned(),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
 
 async fn rows(
     db: &impl ConnectionTrait,
@@ -43,13 +23,13 @@ async fn rows(
     values: Vec<Value>,
 ) -> Result<Vec<QueryResult>> {
     let backend = db.get_database_backend();
-    Ok(db.query_all_raw(statement(backend, sql, values)).await?)
+    Ok(db.query_all_raw(numbered(backend, sql, values)).await?)
 }
 
 async fn execute(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64> {
     let backend = db.get_database_backend();
     Ok(db
-        .execute_raw(statement(backend, sql, values))
+        .execute_raw(numbered(backend, sql, values))
         .await?
         .rows_affected())
 }

@@ -27,6 +27,8 @@ pub enum CandidateEmail {
     ConfirmChanges { signup_id: i64 },
     /// The personal link to the candidate's own page, asked for on `/me`.
     SelfServiceLink { candidate_id: i64 },
+    /// Retention: an inactive candidate is asked whether to keep their data.
+    StillInterested { candidate_id: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,6 +22,8 @@ pub enum Purpose {
     Apply,
     /// Opens the candidate's own page `/me/{token}`: reusable until it expires.
     SelfService,
+    /// Answers retention's "still interested?" email: keep my data.
+    Keep,
     /// Lets an invited company user set a password (subject: the company user).
     CompanyInvite,
 }
@@ -32,6 +34,7 @@ impl Purpose {
             Self::Confirm => "confirm",
             Self::Apply => "apply",
             Self::SelfService => "self_service",
+            Self::Keep => "keep",
             Self::CompanyInvite => "company_invite",
         }
     }

@@ -74,6 +74,9 @@ async fn send(job: CandidateEmail, ctx: &JobContext) -> Result<(), BoxDynError> 
         CandidateEmail::SelfServiceLink { candidate_id } => {
             return send_self_service_link(candidate_id, ctx).await;
         }
+        CandidateEmail::StillInterested { candidate_id } => {
+            return send_still_interested(candidate_id, ctx).await;
+        }
         CandidateEmail::ConfirmSignup { candidate_id } => {
             (candidate_id, None, Purpose::Confirm, "confirm_signup")
         }
@@ -153,6 +156,45 @@ async fn send_self_service_link(candidate_id: i64, ctx: &JobContext) -> Result<(
         &SelfServiceContext {
             first_name: first_name(&candidate.full_name),
             valid_days: ctx.settings.self_service_link_days,
+            privacy_url: ctx.settings.url("/privacy"),
+            self_service_url: self_service_url(ctx, candidate_id).await?,
+        },
+    )?;
+    deliver(ctx, &candidate, &rendered).await
+}
+
+#[derive(Serialize)]
+struct StillInterestedContext<'a> {
+    first_name: &'a str,
+    inactive_months: i64,
+    keep_url: String,
+    erase_on: String,
+    privacy_url: String,
+    self_service_url: String,
+}
+
+async fn send_still_interested(candidate_id: i64, ctx: &JobContext) -> Result<(), BoxDynError> {
+    let Some(candidate) = candidates::find(&ctx.db, candidate_id).await? else {
+        return Ok(());
+    };
+    let answer_days = ctx.settings.keep_answer_days;
+    let keep = tokens::issue(
+        &ctx.db,
+        Purpose::Keep,
+        candidate_id,
+        None,
+        Duration::days(answer_days),
+    )
+    .await?;
+    let rendered = mail::render(
+        "still_interested",
+        &StillInterestedContext {
+            first_name: first_name(&candidate.full_name),
+            inactive_months: ctx.settings.inactive_after_days / 30,
+            keep_url: ctx.settings.url(&format!("/keep/{keep}")),
+            erase_on: (chrono::Utc::now() + Duration::days(answer_days))
+                .format("%-d %B %Y")
+                .to_string(),
             privacy_url: ctx.settings.url("/privacy"),
             self_service_url: self_service_url(ctx, candidate_id).await?,
         },

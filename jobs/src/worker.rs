@@ -157,25 +157,31 @@ pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result
     result
 }
 
-/// Hourly retention: unconfirmed sign-ups past their retention period are deleted.
-/// (Every worker process runs it; the deletes are idempotent.)
+/// Hourly retention: unconfirmed sign-ups deleted, inactive candidates asked whether
+/// they are still interested, unanswered ones erased (see `talentpool_core::retention`).
+/// Every worker process runs it; each step is idempotent.
 async fn run_retention(ctx: JobContext, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    let periods = talentpool_core::retention::Periods {
+        unconfirmed_days: ctx.settings.unconfirmed_retention_days,
+        inactive_days: ctx.settings.inactive_after_days,
+        answer_days: ctx.settings.keep_answer_days,
+    };
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             () = shutdown.cancelled() => return,
         }
-        let days = ctx.settings.unconfirmed_retention_days;
-        if let Err(e) = talentpool_core::retention::purge_unconfirmed(
+        match talentpool_core::retention::run(
             &ctx.db,
             ctx.files.as_ref(),
             chrono::Utc::now(),
-            days,
+            periods,
         )
         .await
         {
-            tracing::error!(error = %e, "retention run failed");
+            Ok(counts) => tracing::info!(?counts, "retention run"),
+            Err(e) => tracing::error!(error = %e, "retention run failed"),
         }
     }
 }

@@ -12,7 +12,7 @@ mod m20261125_000006_professions_data;
 mod m20261125_000007_consent_texts_v1;
 mod m20261125_000009_companies_portal;
 mod m20261125_000010_newsletter_delivery;
-mod m20261125_000011_erasures;
+mod m20261125_000011_erasures_and_retention;
 
 pub struct Migrator;
 
@@ -29,7 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_consent_texts_v1::Migration),
             Box::new(m20261125_000009_companies_portal::Migration),
             Box::new(m20261125_000010_newsletter_delivery::Migration),
-            Box::new(m20261125_000011_erasures::Migration),
+            Box::new(m20261125_000011_erasures_and_retention::Migration),
         ]
     }
 }

@@ -493,3 +493,50 @@ pub async fn request_link(
     )?;
     Ok(page.into_response())
 }
+
+/// The one-click answer to retention's "still interested?" email: the profile stays.
+pub async fn keep(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    csrf: CsrfToken,
+) -> Result<Response, Error> {
+    use talentpool_core::tokens::{Lookup, Purpose};
+    let token = match tokens::find(&state.db, &token).await? {
+        Lookup::Valid(t) if t.purpose == Purpose::Keep.as_str() => t,
+        Lookup::Used(t) if t.purpose == Purpose::Keep.as_str() => {
+            let page = state.views.render(
+                "me_request.html",
+                context! { outcome => "kept", title => "You stay in the talent pool" },
+            )?;
+            return Ok(page.into_response());
+        }
+        Lookup::Expired(t) if t.purpose == Purpose::Keep.as_str() => {
+            return link_problem(
+                &state,
+                csrf,
+                StatusCode::GONE,
+                "This link has expired",
+                "If your profile is still there, ask for a link to it below: using it keeps your profile too.",
+            );
+        }
+        _ => {
+            return link_problem(
+                &state,
+                csrf,
+                StatusCode::NOT_FOUND,
+                "This link does not work",
+                "Check that you copied the whole link from the email, or ask for a link to your profile below.",
+            );
+        }
+    };
+    if let Some(candidate_id) = token.candidate_id
+        && tokens::consume(&state.db, token.id).await?
+    {
+        talentpool_core::retention::keep(&state.db, candidate_id, chrono::Utc::now()).await?;
+    }
+    let page = state.views.render(
+        "me_request.html",
+        context! { outcome => "kept", title => "You stay in the talent pool" },
+    )?;
+    Ok(page.into_response())
+}

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/confirm/{token}", get(confirm::confirm))
         .route("/privacy", get(pages::privacy))
         .route("/me", get(me::request_form))
+        .route("/keep/{token}", get(me::keep))
         .route("/me/{token}", get(me::page))
         .route("/me/{token}/profile", post(me::update_profile))
         .route("/me/{token}/consents", post(me::change_consent))
