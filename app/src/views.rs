@@ -33,6 +33,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin_segments.html",
     "admin_tokens.html",
     "admin_audit.html",
+    "admin_consents.html",
     "admin_campaigns.html",
     "admin_campaign_form.html",
     "admin_campaign.html",

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     sea_query::Expr,
 };
 use serde::Serialize;
@@ -162,5 +162,205 @@ pub async fn for_candidate(
         .filter(consent::Column::CandidateId.eq(candidate_id))
         .order_by_asc(consent::Column::Id)
         .all(db)
+        .await?)
+}
+
+impl Kind {
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+/// Longest consent text.
+pub const MAX_TEXT_CHARS: usize = 2_000;
+
+/// Publishes a new version of a consent text: new sign-ups agree to it from now on;
+/// holders of older versions keep theirs until they accept the new one.
+pub async fn publish(
+    db: &DatabaseConnection,
+    kind: Kind,
+    language: &str,
+    body: &str,
+) -> Result<consent_text::Model> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > MAX_TEXT_CHARS {
+        return Err(Error::Invalid(format!(
+            "a consent text has 1 to {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let latest = consent_text::Entity::find()
+        .filter(consent_text::Column::Kind.eq(kind.as_str()))
+        .filter(consent_text::Column::Language.eq(language))
+        .order_by_desc(consent_text::Column::Version)
+        .one(&txn)
+        .await?;
+    let version = latest.map_or(1, |t| t.version + 1);
+    let id = consent_text::Entity::insert(consent_text::ActiveModel {
+        id: NotSet,
+        kind: Set(kind.as_str().to_owned()),
+        version: Set(version),
+        language: Set(language.to_owned()),
+        body: Set(body.to_owned()),
+        published_at: Set(Utc::now()),
+    })
+    .exec(&txn)
+    .await?
+    .last_insert_id;
+    let text = consent_text::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::Invalid("consent text vanished after insert".into()))?;
+    txn.commit().await?;
+    Ok(text)
+}
+
+/// A published text with the number of candidates whose active consent is under it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TextHolders {
+    pub text: consent_text::Model,
+    pub holders: i64,
+    pub current: bool,
+}
+
+/// Every published text, newest version first per kind, with its active holders.
+pub async fn holders_by_version(
+    db: &impl ConnectionTrait,
+    language: &str,
+) -> Result<Vec<TextHolders>> {
+    let texts = consent_text::Entity::find()
+        .filter(consent_text::Column::Language.eq(language))
+        .order_by_asc(consent_text::Column::Kind)
+        .order_by_desc(consent_text::Column::Version)
+        .all(db)
+        .await?;
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(crate::sql::numbered(
+            backend,
+            "SELECT consent_text_id AS id, CAST(COUNT(*) AS BIGINT) AS n FROM consents \
+             WHERE withdrawn_at IS NULL GROUP BY consent_text_id",
+            vec![],
+        ))
+        .await?;
+    let mut counts = std::collections::HashMap::new();
+    for row in rows {
+        counts.insert(row.try_get::<i64>("", "id")?, row.try_get::<i64>("", "n")?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    Ok(texts
+        .into_iter()
+        .map(|text| TextHolders {
+            holders: counts.get(&text.id).copied().unwrap_or(0),
+            current: seen.insert(text.kind.clone()),
+            text,
+        })
+        .collect())
+}
+
+/// Candidates whose active consent of `kind` is under an older text than `current`.
+pub async fn holders_of_older(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    current: &consent_text::Model,
+) -> Result<Vec<i64>> {
+    let older: Vec<i64> = consent_text::Entity::find()
+        .filter(consent_text::Column::Kind.eq(kind.as_str()))
+        .filter(consent_text::Column::Language.eq(current.language.as_str()))
+        .filter(consent_text::Column::Version.lt(current.version))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    if older.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(consent::Entity::find()
+        .filter(consent::Column::Kind.eq(kind.as_str()))
+        .filter(consent::Column::WithdrawnAt.is_null())
+        .filter(consent::Column::ConsentTextId.is_in(older))
+        .order_by_asc(consent::Column::CandidateId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| c.candidate_id)
+        .collect())
+}
+
+/// The candidate accepts the current text of a consent they hold under an older one:
+/// the old grant ends (source `renewed`) and a grant under the new text begins, so the
+/// history shows exactly which text applied when. `false` if there was nothing to renew.
+pub async fn accept_current(
+    db: &DatabaseConnection,
+    candidate_id: i64,
+    kind: Kind,
+    texts: &CurrentTexts,
+    source: &str,
+) -> Result<bool> {
+    let current = texts.get(kind);
+    let txn = crate::db::begin_write(db).await?;
+    let active = consent::Entity::find()
+        .filter(consent::Column::CandidateId.eq(candidate_id))
+        .filter(consent::Column::Kind.eq(kind.as_str()))
+        .filter(consent::Column::WithdrawnAt.is_null())
+        .one(&txn)
+        .await?;
+    let Some(active) = active.filter(|a| a.consent_text_id != current.id) else {
+        return Ok(false);
+    };
+    let now = Utc::now();
+    withdraw(&txn, candidate_id, kind, "renewed", now).await?;
+    grant(&txn, candidate_id, kind, current.id, source, now).await?;
+    crate::audit::record(
+        &txn,
+        crate::audit::Actor::Candidate(candidate_id),
+        "consent.renewed",
+        "candidate",
+        Some(candidate_id),
+        Some(serde_json::json!({ "kind": kind.as_str(), "from_text": active.consent_text_id, "to_text": current.id })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Emails every holder of an older version of `kind` a link to accept the current text
+/// (one job per candidate, written in batches). Returns how many were queued.
+pub async fn email_older_holders(
+    db: &DatabaseConnection,
+    kind: Kind,
+    current: &consent_text::Model,
+) -> Result<u64> {
+    let holders = holders_of_older(db, kind, current).await?;
+    for chunk in holders.chunks(500) {
+        let txn = crate::db::begin_write(db).await?;
+        for &candidate_id in chunk {
+            crate::queue::enqueue(
+                &txn,
+                crate::queue::CANDIDATE_EMAIL_QUEUE,
+                &crate::queue::CandidateEmail::ConsentTextChanged {
+                    candidate_id,
+                    consent: kind.as_str().to_owned(),
+                },
+            )
+            .await?;
+        }
+        txn.commit().await?;
+    }
+    Ok(holders.len() as u64)
+}
+
+/// The candidate's active grant of `kind`, if any.
+pub async fn active(
+    db: &impl ConnectionTrait,
+    candidate_id: i64,
+    kind: Kind,
+) -> Result<Option<consent::Model>> {
+    Ok(consent::Entity::find()
+        .filter(consent::Column::CandidateId.eq(candidate_id))
+        .filter(consent::Column::Kind.eq(kind.as_str()))
+        .filter(consent::Column::WithdrawnAt.is_null())
+        .one(db)
         .await?)
 }

@@ -29,6 +29,8 @@ pub enum CandidateEmail {
     SelfServiceLink { candidate_id: i64 },
     /// Retention: an inactive candidate is asked whether to keep their data.
     StillInterested { candidate_id: i64 },
+    /// A consent text the candidate agreed to has a new version to accept.
+    ConsentTextChanged { candidate_id: i64, consent: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -77,6 +77,12 @@ async fn send(job: CandidateEmail, ctx: &JobContext) -> Result<(), BoxDynError> 
         CandidateEmail::StillInterested { candidate_id } => {
             return send_still_interested(candidate_id, ctx).await;
         }
+        CandidateEmail::ConsentTextChanged {
+            candidate_id,
+            consent,
+        } => {
+            return send_consent_changed(candidate_id, &consent, ctx).await;
+        }
         CandidateEmail::ConfirmSignup { candidate_id } => {
             (candidate_id, None, Purpose::Confirm, "confirm_signup")
         }
@@ -195,6 +201,55 @@ async fn send_still_interested(candidate_id: i64, ctx: &JobContext) -> Result<()
             erase_on: (chrono::Utc::now() + Duration::days(answer_days))
                 .format("%-d %B %Y")
                 .to_string(),
+            privacy_url: ctx.settings.url("/privacy"),
+            self_service_url: self_service_url(ctx, candidate_id).await?,
+        },
+    )?;
+    deliver(ctx, &candidate, &rendered).await
+}
+
+#[derive(Serialize)]
+struct ConsentChangedContext<'a> {
+    first_name: &'a str,
+    consent_title: &'static str,
+    new_text: String,
+    privacy_url: String,
+    self_service_url: String,
+}
+
+async fn send_consent_changed(
+    candidate_id: i64,
+    consent: &str,
+    ctx: &JobContext,
+) -> Result<(), BoxDynError> {
+    use talentpool_core::consents::{self, Kind};
+    let Some(kind) = Kind::parse(consent) else {
+        return Err(
+            AbortError::new(std::io::Error::other(format!("unknown consent {consent}"))).into(),
+        );
+    };
+    let Some(candidate) = candidates::find(&ctx.db, candidate_id).await? else {
+        return Ok(());
+    };
+    let texts = consents::current_texts(&ctx.db, "en").await?;
+    // Accepted or withdrawn meanwhile: nothing to ask.
+    let current = texts.get(kind);
+    let holds_older = consents::active(&ctx.db, candidate_id, kind)
+        .await?
+        .is_some_and(|c| c.consent_text_id != current.id);
+    if !holds_older {
+        return Ok(());
+    }
+    let rendered = mail::render(
+        "consent_changed",
+        &ConsentChangedContext {
+            first_name: first_name(&candidate.full_name),
+            consent_title: match kind {
+                Kind::Pool => "keeping your profile in the talent pool",
+                Kind::Share => "sharing your profile with companies",
+                Kind::Newsletter => "newsletters",
+            },
+            new_text: texts.get(kind).body.clone(),
             privacy_url: ctx.settings.url("/privacy"),
             self_service_url: self_service_url(ctx, candidate_id).await?,
         },

@@ -879,3 +879,166 @@ async fn post_campaign(
     owned.push(("authenticity_token".into(), csrf));
     app.client.post(app.url(path)).form(&owned).send().await
 }
+
+async fn consent_text_versions(app: &TestApp) {
+    create_staff(app).await;
+    assert_eq!(sign_in(app, EMAIL, PASSWORD).await.status(), 303);
+    let mut me_links = Vec::new();
+    for email in ["a@example.com", "b@example.com"] {
+        assert_eq!(api_sign_up(app, &api_body(email)).await.status(), 201);
+        let mail = app.mail(email, 1).await.remove(0);
+        let confirm = mail.link(&app.url("/confirm/")).expect("confirm link");
+        assert_eq!(
+            app.client
+                .get(&confirm)
+                .send()
+                .await
+                .expect("confirm")
+                .status(),
+            200
+        );
+        me_links.push(mail.link(&app.url("/me/")).expect("personal link"));
+    }
+    let page = |app: &TestApp| {
+        let url = app.url("/admin/consents");
+        let client = app.client.clone();
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .expect("consents page")
+                .text()
+                .await
+                .expect("body")
+        }
+    };
+    let html = page(app).await;
+    assert_eq!(select_all(&html, "#kind-pool ~ table .holders"), ["2"]);
+    let csrf = attribute(&html, "input[name=authenticity_token]", "value").expect("csrf");
+    let publish = |body: &'static str| {
+        let csrf = csrf.clone();
+        let url = app.url("/admin/consents");
+        async move {
+            app.client
+                .post(url)
+                .form(&[
+                    ("kind", "pool"),
+                    ("body", body),
+                    ("authenticity_token", csrf.as_str()),
+                ])
+                .send()
+                .await
+                .expect("publish")
+        }
+    };
+    assert_eq!(publish("  ").await.status(), 422);
+    assert_eq!(
+        publish("Keep my profile for two years, version two.")
+            .await
+            .status(),
+        303
+    );
+    let html = page(app).await;
+    // Newest first: version 2 held by nobody yet, version 1 by both.
+    assert_eq!(
+        select_all(&html, "#kind-pool ~ table .holders")[..2],
+        ["0", "2"]
+    );
+    assert!(html.contains("Email the 2 holders of older versions"));
+
+    // Candidate A sees the new text on their page and accepts it.
+    let a_page = app
+        .client
+        .get(&me_links[0])
+        .send()
+        .await
+        .expect("me")
+        .text()
+        .await
+        .expect("body");
+    assert!(a_page.contains("This text has changed"));
+    assert!(a_page.contains("Keep my profile for two years, version two."));
+    let a_csrf = attribute(&a_page, "input[name=authenticity_token]", "value").expect("csrf");
+    let accepted = app
+        .client
+        .post(format!("{}/consents", me_links[0]))
+        .form(&[
+            ("kind", "pool"),
+            ("action", "accept"),
+            ("authenticity_token", a_csrf.as_str()),
+        ])
+        .send()
+        .await
+        .expect("accept");
+    assert_eq!(accepted.status(), 303);
+    let a_id = app
+        .scalar("SELECT id FROM candidates WHERE email = 'a@example.com'")
+        .await;
+    let pool: Vec<(i64, String, Option<String>)> =
+        talentpool_core::consents::for_candidate(&app.db, a_id)
+            .await
+            .expect("consents")
+            .into_iter()
+            .filter(|c| c.kind == "pool")
+            .map(|c| (c.consent_text_id, c.granted_source, c.withdrawn_source))
+            .collect();
+    let v2 = app
+        .scalar("SELECT id FROM consent_texts WHERE kind = 'pool' AND version = 2")
+        .await;
+    let v1 = app
+        .scalar("SELECT id FROM consent_texts WHERE kind = 'pool' AND version = 1")
+        .await;
+    assert_eq!(
+        pool,
+        [
+            (v1, "api".to_owned(), Some("renewed".to_owned())),
+            (v2, "self_service".to_owned(), None)
+        ]
+    );
+    let after = app
+        .client
+        .get(&me_links[0])
+        .send()
+        .await
+        .expect("me")
+        .text()
+        .await
+        .expect("body");
+    assert!(!after.contains("This text has changed"));
+    let html = page(app).await;
+    assert_eq!(
+        select_all(&html, "#kind-pool ~ table .holders")[..2],
+        ["1", "1"]
+    );
+
+    // The holders of the old version are emailed; A, who accepted, is not.
+    let notified = app
+        .client
+        .post(app.url("/admin/consents/pool/notify"))
+        .form(&[("authenticity_token", csrf.as_str())])
+        .send()
+        .await
+        .expect("notify");
+    assert_eq!(notified.status(), 303);
+    assert_eq!(notified.headers()["location"], "/admin/consents?queued=1");
+    let mails = app.mail("b@example.com", 2).await;
+    assert_eq!(
+        mails[1].subject(),
+        "We have updated a consent text you agreed to"
+    );
+    assert!(mails[1].text().contains("version two"));
+    assert!(mails[1].link(&app.url("/me/")).is_some());
+    app.drain_jobs().await;
+    assert_eq!(app.smtp.to("a@example.com").await.len(), 1);
+    // New sign-ups agree to the new version.
+    assert_eq!(
+        api_sign_up(app, &api_body("c@example.com")).await.status(),
+        201
+    );
+    assert_eq!(
+        app.scalar(&format!("SELECT COUNT(*) FROM consents WHERE kind = 'pool' AND consent_text_id = {v2} AND candidate_id = (SELECT id FROM candidates WHERE email = 'c@example.com')")).await,
+        1
+    );
+}
+db_test!(consent_text_versions);

@@ -11,6 +11,7 @@ use axum::{
 };
 use axum_csrf::CsrfToken;
 use minijinja::context;
+use sea_orm::EntityTrait;
 use serde::Deserialize;
 use serde_json::{Map, Value as JsonValue, json};
 use talentpool_core::{
@@ -118,6 +119,9 @@ async fn render_page(
         .unwrap_or_else(|| stored_values(candidate, &citizenships));
     let texts = consents::current_texts(&state.db, "en").await?;
     let history = consents::for_candidate(&state.db, candidate.id).await?;
+    let all_texts = talentpool_core::entities::consent_text::Entity::find()
+        .all(&state.db)
+        .await?;
     let consent_items: Vec<JsonValue> = Kind::ALL
         .iter()
         .map(|&kind| {
@@ -139,9 +143,13 @@ async fn render_page(
                 ),
                 Kind::Newsletter => ("Newsletters", "send me newsletters", "no more newsletters"),
             };
+            let current = texts.get(kind);
+            let agreed = active.and_then(|a| all_texts.iter().find(|t| t.id == a.consent_text_id));
+            let outdated = agreed.is_some_and(|t| t.id != current.id);
             json!({
                 "kind": kind.as_str(), "title": title, "given": given,
-                "text": texts.get(kind).body,
+                "text": agreed.map_or(current.body.as_str(), |t| t.body.as_str()),
+                "outdated": outdated, "new_text": current.body,
                 "since": active.map(|c| c.granted_at.format("%-d %B %Y").to_string()),
                 "grant_label": grant_label, "withdraw_label": withdraw_label,
             })
@@ -282,14 +290,22 @@ pub async fn change_consent(
     let kind = match change.kind.as_str() {
         "share" => Kind::Share,
         "newsletter" => Kind::Newsletter,
+        // The pool consent is renewed here, never withdrawn: erasure is the way out.
+        "pool" if change.action == "accept" => Kind::Pool,
         _ => return Err(Error::BadRequest("unknown consent".into())),
     };
+    let texts = consents::current_texts(&state.db, "en").await?;
     let granted = match change.action.as_str() {
         "grant" => true,
         "withdraw" => false,
+        "accept" => {
+            consents::accept_current(&state.db, candidate.id, kind, &texts, "self_service").await?;
+            return Ok(
+                Redirect::to(&format!("/me/{token}?saved=consents#consents")).into_response(),
+            );
+        }
         _ => return Err(Error::BadRequest("unknown action".into())),
     };
-    let texts = consents::current_texts(&state.db, "en").await?;
     candidates::set_consent(
         &state.db,
         candidate.id,

@@ -4,6 +4,7 @@
 pub mod campaigns;
 pub mod candidate_data;
 pub mod companies;
+pub mod consent_texts;
 pub mod forwards;
 pub mod login;
 pub mod manage;
@@ -142,6 +143,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/admin/tokens/{id}/revoke", post(manage::revoke_token))
         .route("/admin/audit", get(manage::audit_page))
+        .route(
+            "/admin/consents",
+            get(consent_texts::page).post(consent_texts::publish),
+        )
+        .route("/admin/consents/{kind}/notify", post(consent_texts::notify))
         .route(
             "/admin/campaigns",
             get(campaigns::list).post(campaigns::create),
