@@ -42,6 +42,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "portal_invite.html",
     "portal_terms.html",
     "portal_candidates.html",
+    "portal_candidate.html",
 ];
 
 /// A serde value for a template context.

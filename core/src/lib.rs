@@ -17,6 +17,7 @@ pub mod forwards;
 pub mod mail;
 pub mod markdown;
 pub mod pool;
+pub mod portal;
 pub mod professions;
 pub mod queue;
 pub mod retention;
