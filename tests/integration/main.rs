@@ -10,6 +10,7 @@ mod companies;
 mod confirmation;
 mod emails;
 mod forwards;
+mod isolation;
 mod pages;
 mod portal;
 mod repeat_signup;
