@@ -392,6 +392,10 @@ pub async fn confirm(
                     }
                     replace_citizenships(&txn, candidate_id, &valid).await?;
                     grant_consents(&txn, candidate_id, &valid, texts, "form", now).await?;
+                    if candidate.consent_share && !valid.consent_share {
+                        // No longer to be shared: out of every company portal at once.
+                        crate::forwards::withdraw_candidate(&txn, candidate_id).await?;
+                    }
                     applied_changes = true;
                 }
             }

@@ -15,5 +15,6 @@ mod pages;
 mod portal;
 mod repeat_signup;
 mod retention;
+mod secretariat;
 mod signup_api;
 mod signup_form;

@@ -255,6 +255,7 @@ pub async fn show(
             campaign => context! { id => campaign.id, slug => &campaign.slug, title => &campaign.title, status => &campaign.status },
             figures => views::value(&figures), rate, professions => views::value(&professions),
             chart => chart(&figures.per_day),
+            hires => talentpool_core::forwards::hires_for_campaign(&state.db, id).await?,
         },
     )?;
     Ok((csrf, page).into_response())

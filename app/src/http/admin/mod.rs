@@ -158,5 +158,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/companies/{id}/archive", post(companies::archive))
         .route("/admin/companies/{id}/users", post(companies::invite))
         .route("/admin/forwards", post(forwards::create))
+        .route(
+            "/admin/forwards/{id}/revoke",
+            post(forwards::revoke_forward),
+        )
+        .route(
+            "/admin/candidates/{id}/companies/{company_id}/revoke",
+            post(forwards::revoke_candidate),
+        )
         .layer(sessions)
 }
