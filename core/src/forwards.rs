@@ -835,3 +835,35 @@ pub async fn hires_for_campaign(db: &impl ConnectionTrait, campaign_id: i64) -> 
         .await?;
     Ok(ids.into_iter().flatten().collect::<HashSet<_>>().len() as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_reasons_have_stable_names() {
+        let skipped = Skipped {
+            candidate_id: 7,
+            company_id: None,
+            reason: SkipReason::NoConsentShare,
+        };
+        assert_eq!(
+            serde_json::to_value(&skipped).expect("json"),
+            serde_json::json!({ "candidate_id": 7, "reason": "no_consent_share" })
+        );
+        assert_eq!(
+            serde_json::to_value(SkipReason::AlreadyForwarded).expect("json"),
+            "already_forwarded"
+        );
+    }
+
+    #[test]
+    fn the_funnel_follows_the_statuses() {
+        assert_eq!(FUNNEL.len(), STATUSES.len() - 1);
+        for (i, status) in STATUSES.iter().take(6).enumerate() {
+            assert_eq!(rank(status), i, "{status}");
+        }
+        assert_eq!(rank("not_a_fit"), 0);
+        assert!(STATUSES.iter().all(|s| status_label(s) != "Unknown"));
+    }
+}

@@ -447,3 +447,60 @@ pub async fn add_note(
     txn.commit().await?;
     Ok(Some(Ok(())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse_and_name_bad_values() {
+        let filter = PortalFilter {
+            profession: Some("25".into()),
+            eu_status: Some("eu_eea".into()),
+            residence_country: Some("se".into()),
+            status: Some("interviewing".into()),
+            forwarded_from: Some("2026-11-01".into()),
+            forwarded_to: Some("2026-11-30".into()),
+            before: Some(" ".into()),
+        };
+        let valid = filter.validate().expect("valid");
+        assert_eq!(valid.residence_country.as_deref(), Some("SE"));
+        assert_eq!(valid.status, Some("interviewing"));
+        assert_eq!(valid.eu_status, Some(EuStatus::EuEea));
+        assert_eq!(
+            valid.until.map(|u| u.to_rfc3339()).as_deref(),
+            Some("2026-12-01T00:00:00+00:00")
+        );
+
+        let bad = PortalFilter {
+            profession: Some("25x".into()),
+            eu_status: Some("martian".into()),
+            residence_country: Some("XX".into()),
+            status: Some("promoted".into()),
+            forwarded_from: Some("2026-12-01".into()),
+            forwarded_to: Some("2026-11-01".into()),
+            before: Some("abc".into()),
+        };
+        let fields: Vec<String> = bad
+            .validate()
+            .expect_err("invalid")
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "profession",
+                "eu_status",
+                "residence_country",
+                "status",
+                "forwarded_to",
+                "before"
+            ]
+        );
+        assert_eq!(
+            PortalFilter::default().validate(),
+            Ok(ValidPortalFilter::default())
+        );
+    }
+}

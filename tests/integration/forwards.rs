@@ -226,6 +226,32 @@ async fn bad_forward_requests_write_nothing(app: &TestApp) {
     assert_eq!(unauthorized.status(), 401);
     assert_eq!(app.count("forwards").await, 0);
     assert_eq!(app.count("company_candidates").await, 0);
+
+    // The API document describes forwarding and inviting.
+    let doc: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    assert!(doc["paths"]["/api/v1/forwards"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/companies/{id}/users"]["post"].is_object());
+    for schema in [
+        "ForwardRequest",
+        "ForwardResult",
+        "Skipped",
+        "SkipReason",
+        "CompanyBody",
+        "NewCompanyUser",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} is described"
+        );
+    }
 }
 db_test!(bad_forward_requests_write_nothing);
 

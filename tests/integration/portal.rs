@@ -234,6 +234,19 @@ async fn invite_set_password_and_sign_in(app: &TestApp) {
     assert_eq!(out.status(), 303);
     let portal = client.get(app.url("/portal")).send().await.expect("GET");
     assert_eq!(portal.status(), 303);
+
+    // The users of an archived company cannot sign in.
+    let archived = app
+        .client
+        .put(app.url(&format!("/api/v1/companies/{company}")))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "Fjord Software AS", "org_number": "923609016", "archived": true }))
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(archived.status(), 200);
+    let refused = portal_sign_in(app, &client, email, RECRUITER_PASSWORD).await;
+    assert_eq!(refused.status(), 401);
 }
 db_test!(invite_set_password_and_sign_in);
 
