@@ -627,3 +627,39 @@ async fn the_portal_lists_filters_and_records(app: &TestApp) {
     assert!(page.contains("Fjord Software AS downloaded the CV"));
 }
 db_test!(the_portal_lists_filters_and_records);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_sign_in_attempts_are_throttled() {
+    let app = TestApp::spawn_with(
+        talentpool_tests::Backend::Sqlite,
+        talentpool_tests::Options {
+            env: vec![("LOGIN_ATTEMPTS_PER_HOUR", "3".into())],
+        },
+    )
+    .await;
+    let token = app.api_token().await;
+    let company = create_company(&app, &token, "Fjord Software AS", "923609016").await;
+    let email = "kari@fjord.example.no";
+    assert_eq!(invite(&app, &token, company, email).await.status(), 201);
+    let link = invite_link(&app, email, 1).await;
+    let client = new_client();
+    assert_eq!(
+        set_password(&app, &client, &link, RECRUITER_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            portal_sign_in(&app, &client, email, "wrong password!!")
+                .await
+                .status(),
+            401
+        );
+    }
+    // Even the right password waits now.
+    let response = portal_sign_in(&app, &client, email, RECRUITER_PASSWORD).await;
+    assert_eq!(response.status(), 429);
+    assert!(response.text().await.expect("body").contains("Too many"));
+    app.teardown().await;
+}

@@ -13,7 +13,7 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
 use talentpool_core::{
-    audit, candidates,
+    audit, candidates, company_users,
     domain::Country,
     forwards::{STATUSES, status_label},
     portal::{self, PortalFilter, Row, View},
@@ -181,17 +181,27 @@ async fn profile_page(
         .iter()
         .map(|code| country_name(code))
         .collect();
+    let colleagues: std::collections::HashMap<i64, String> =
+        company_users::for_company(&state.db, recruiter.company.id)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.name))
+            .collect();
     let history: Vec<_> = portal::history(&state.db, &row.entry)
         .await?
         .into_iter()
         .filter(|e| e.kind == "status" || e.kind == "note" || e.kind == "forwarded")
         .rev()
         .map(|e| {
+            let author = (e.actor_kind == "company_user")
+                .then(|| e.actor_id.and_then(|id| colleagues.get(&id).cloned()))
+                .flatten();
             json!({
                 "at": e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 "kind": e.kind,
                 "status": e.status.as_deref().map(status_label),
                 "body": e.body,
+                "author": author,
             })
         })
         .collect();
