@@ -212,6 +212,22 @@ async fn revoked_and_expired_forwards_leave_the_portal(app: &TestApp) {
     );
     let (status, _) = text(&kari, app.url(&format!("/portal/candidates/{c2}"))).await;
     assert_eq!(status, 404);
+
+    // And by API.
+    let last_forward = app
+        .scalar(&format!("SELECT MAX(id) FROM forwards WHERE company_id = {a} AND segment_id IS NULL AND revoked_at IS NULL AND expires_at IS NULL"))
+        .await;
+    let revoke = |id: i64| {
+        app.client
+            .delete(app.url(&format!("/api/v1/forwards/{id}")))
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(revoke(last_forward).await.expect("DELETE").status(), 204);
+    assert_eq!(revoke(last_forward).await.expect("DELETE").status(), 404);
+    assert_eq!(revoke(999_999).await.expect("DELETE").status(), 404);
+    let (_, list) = text(&kari, app.url("/portal")).await;
+    assert_eq!(select_all(&list, "table tbody tr").len(), 0);
 }
 db_test!(revoked_and_expired_forwards_leave_the_portal);
 

@@ -19,7 +19,7 @@ use axum::{
     Router,
     extract::DefaultBodyLimit,
     http::{HeaderName, HeaderValue, header},
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 use tower_governor::{GovernorLayer, governor::GovernorConfigBuilder};
 use tower_http::{
@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
             post(api::companies::invite_user),
         )
         .route("/api/v1/forwards", post(api::forwards::create))
+        .route("/api/v1/forwards/{id}", delete(api::forwards::revoke))
         .merge(limited)
         .merge(admin::routes(&state))
         .merge(portal::routes(&state));

@@ -33,6 +33,7 @@ use utoipa::OpenApi;
         companies::update,
         companies::invite_user,
         forwards::create,
+        forwards::revoke,
     ),
     components(schemas(
         signups::SignupRequest,
