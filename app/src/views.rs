@@ -50,6 +50,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin_newsletters.html",
     "admin_newsletter_form.html",
     "admin_newsletter.html",
+    "portal_candidate.html",
 ];
 
 /// A serde value for a template context.

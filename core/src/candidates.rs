@@ -386,15 +386,16 @@ pub async fn confirm(
                 let pending: PendingAnswers = serde_json::from_value(pending)?;
                 // Valid when submitted; re-checked in case the profession list changed.
                 if let Ok(valid) = pending.answers.validate_with(|code| catalog.contains(code)) {
-                    if candidate.consent_share && !valid.consent_share {
-                        crate::sharing::withdraw_from_companies(&txn, candidate_id, now).await?;
-                    }
                     apply_answers(&mut update, &valid);
                     if pending.cv_key.is_some() {
                         update.cv_key = Set(pending.cv_key);
                     }
                     replace_citizenships(&txn, candidate_id, &valid).await?;
                     grant_consents(&txn, candidate_id, &valid, texts, "form", now).await?;
+                    if candidate.consent_share && !valid.consent_share {
+                        // No longer to be shared: out of every company portal at once.
+                        crate::forwards::withdraw_candidate(&txn, candidate_id).await?;
+                    }
                     applied_changes = true;
                 }
             }
@@ -512,7 +513,8 @@ pub async fn set_consent(
     update.updated_at = Set(now);
     update.update(&txn).await?;
     if kind == Kind::Share && !granted {
-        crate::sharing::withdraw_from_companies(&txn, candidate_id, now).await?;
+        // No longer to be shared: out of every company portal at once.
+        crate::forwards::withdraw_candidate(&txn, candidate_id).await?;
     }
     audit::record(
         &txn,

@@ -470,6 +470,7 @@ impl TimelineEntry {
                 status_label(self.status.as_deref().unwrap_or_default())
             ),
             "note" => format!("{company} wrote a note"),
+            "withdrawn" => format!("Withdrawn from {company}"),
             other => format!("{company}: {other}"),
         }
     }
@@ -509,4 +510,360 @@ pub async fn timeline(db: &impl ConnectionTrait, candidate_id: i64) -> Result<Ve
             body: e.body,
         })
         .collect())
+}
+
+/// Withdrawal of the consent to sharing (or erasure): the candidate leaves every
+/// portal at once. Each company keeps an entry marked withdrawn, without personal data:
+/// the link to the candidate is cut and the company's notes are emptied. Runs on the
+/// caller's connection or transaction.
+pub async fn withdraw_candidate(db: &impl ConnectionTrait, candidate_id: i64) -> Result<u64> {
+    let now = Utc::now();
+    let rows = company_candidate::Entity::find()
+        .filter(company_candidate::Column::CandidateId.eq(candidate_id))
+        .all(db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let entry_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    company_candidate_event::Entity::update_many()
+        .col_expr(
+            company_candidate_event::Column::Body,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(company_candidate_event::Column::CompanyCandidateId.is_in(entry_ids.clone()))
+        .exec(db)
+        .await?;
+    company_candidate_event::Entity::insert_many(entry_ids.iter().map(|id| {
+        company_candidate_event::ActiveModel {
+            id: NotSet,
+            company_candidate_id: Set(*id),
+            kind: Set("withdrawn".into()),
+            status: Set(None),
+            body: Set(None),
+            actor_kind: Set("candidate".into()),
+            actor_id: Set(None),
+            created_at: Set(now),
+        }
+    }))
+    .exec_without_returning(db)
+    .await?;
+    let updated = company_candidate::Entity::update_many()
+        .col_expr(
+            company_candidate::Column::CandidateId,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(company_candidate::Column::WithdrawnAt, Expr::value(now))
+        .col_expr(company_candidate::Column::UpdatedAt, Expr::value(now))
+        .filter(company_candidate::Column::Id.is_in(entry_ids))
+        .exec(db)
+        .await?
+        .rows_affected;
+    audit::record(
+        db,
+        Actor::Candidate(candidate_id),
+        "candidate.withdrawn_from_companies",
+        "candidate",
+        Some(candidate_id),
+        Some(serde_json::json!({ "companies": rows.iter().map(|r| r.company_id).collect::<Vec<_>>() })),
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// Takes a candidate out of one company's portal; `false` when the candidate is not
+/// there.
+pub async fn revoke(
+    db: &DatabaseConnection,
+    company_id: i64,
+    candidate_id: i64,
+    actor: Actor,
+) -> Result<bool> {
+    let txn = crate::db::begin_write(db).await?;
+    let Some(row) = company_candidate::Entity::find()
+        .filter(company_candidate::Column::CompanyId.eq(company_id))
+        .filter(company_candidate::Column::CandidateId.eq(candidate_id))
+        .filter(company_candidate::Column::RevokedAt.is_null())
+        .one(&txn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    revoke_rows(&txn, &[row.id], actor).await?;
+    audit::record(
+        &txn,
+        actor,
+        "candidate.forward_revoked",
+        "candidate",
+        Some(candidate_id),
+        Some(serde_json::json!({ "company_id": company_id })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Revokes a whole forward record: its candidates leave the company's portal.
+pub async fn revoke_forward(
+    db: &DatabaseConnection,
+    forward_id: i64,
+    actor: Actor,
+) -> Result<bool> {
+    let txn = crate::db::begin_write(db).await?;
+    let Some(record) = forward::Entity::find_by_id(forward_id)
+        .filter(forward::Column::RevokedAt.is_null())
+        .one(&txn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    forward::Entity::update_many()
+        .col_expr(forward::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(forward::Column::Id.eq(forward_id))
+        .exec(&txn)
+        .await?;
+    let ids: Vec<i64> = company_candidate::Entity::find()
+        .filter(company_candidate::Column::ForwardId.eq(forward_id))
+        .filter(company_candidate::Column::RevokedAt.is_null())
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    for chunk in ids.chunks(CHUNK) {
+        revoke_rows(&txn, chunk, actor).await?;
+    }
+    audit::record(
+        &txn,
+        actor,
+        "forward.revoked",
+        "company",
+        Some(record.company_id),
+        Some(serde_json::json!({ "forward_id": forward_id })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+async fn revoke_rows(db: &impl ConnectionTrait, ids: &[i64], actor: Actor) -> Result<()> {
+    let now = Utc::now();
+    let (actor_kind, actor_id) = actor_parts(actor);
+    company_candidate::Entity::update_many()
+        .col_expr(company_candidate::Column::RevokedAt, Expr::value(now))
+        .col_expr(company_candidate::Column::UpdatedAt, Expr::value(now))
+        .filter(company_candidate::Column::Id.is_in(ids.to_vec()))
+        .exec(db)
+        .await?;
+    if !ids.is_empty() {
+        company_candidate_event::Entity::insert_many(ids.iter().map(|id| {
+            company_candidate_event::ActiveModel {
+                id: NotSet,
+                company_candidate_id: Set(*id),
+                kind: Set("revoked".into()),
+                status: Set(None),
+                body: Set(None),
+                actor_kind: Set(actor_kind.to_owned()),
+                actor_id: Set(actor_id),
+                created_at: Set(now),
+            }
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A note or status change as the secretariat sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompanyActivity {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub status: Option<String>,
+    pub body: Option<String>,
+    pub author: Option<String>,
+}
+
+/// One company's relation to a candidate, for the secretariat.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompanyStanding {
+    pub company_id: i64,
+    pub company_name: String,
+    pub status: String,
+    pub forwarded_at: DateTime<Utc>,
+    /// Visible in the company's portal now.
+    pub in_force: bool,
+    pub revoked: bool,
+    pub activity: Vec<CompanyActivity>,
+}
+
+/// Every company's status and notes for a candidate.
+pub async fn standings(
+    db: &impl ConnectionTrait,
+    candidate_id: i64,
+) -> Result<Vec<CompanyStanding>> {
+    let now = Utc::now();
+    let rows = company_candidate::Entity::find()
+        .filter(company_candidate::Column::CandidateId.eq(candidate_id))
+        .order_by_asc(company_candidate::Column::Id)
+        .all(db)
+        .await?;
+    let names: HashMap<i64, String> = companies::list(db, true)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    let users: HashMap<i64, String> = crate::entities::company_user::Entity::find()
+        .filter(
+            crate::entities::company_user::Column::CompanyId
+                .is_in(rows.iter().map(|r| r.company_id).collect::<Vec<_>>()),
+        )
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    let mut out = Vec::new();
+    for row in rows {
+        let in_force = company_candidate::Entity::find()
+            .filter(visible(row.company_id, now))
+            .filter(company_candidate::Column::Id.eq(row.id))
+            .one(db)
+            .await?
+            .is_some();
+        let activity = company_candidate_event::Entity::find()
+            .filter(company_candidate_event::Column::CompanyCandidateId.eq(row.id))
+            .filter(company_candidate_event::Column::Kind.is_in(["status", "note"]))
+            .order_by_desc(company_candidate_event::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|e| CompanyActivity {
+                at: e.created_at,
+                kind: e.kind,
+                status: e.status,
+                body: e.body,
+                author: e.actor_id.and_then(|id| users.get(&id).cloned()),
+            })
+            .collect();
+        out.push(CompanyStanding {
+            company_id: row.company_id,
+            company_name: names.get(&row.company_id).cloned().unwrap_or_default(),
+            status: row.status,
+            forwarded_at: row.created_at,
+            in_force,
+            revoked: row.revoked_at.is_some(),
+            activity,
+        });
+    }
+    Ok(out)
+}
+
+/// The funnel stages, in order; a candidate counts in every stage up to the furthest
+/// one the company ever set.
+pub const FUNNEL: [&str; 6] = [
+    "forwarded",
+    "interested",
+    "contacted",
+    "interviewing",
+    "offered",
+    "hired",
+];
+
+fn rank(status: &str) -> usize {
+    match status {
+        "interested" => 1,
+        "contacted" => 2,
+        "interviewing" => 3,
+        "offered" => 4,
+        "hired" => 5,
+        _ => 0,
+    }
+}
+
+/// A company's funnel: how many of its forwarded candidates reached each stage, and how
+/// many it marked not a fit.
+pub async fn funnel(
+    db: &impl ConnectionTrait,
+    company_id: i64,
+) -> Result<(Vec<(&'static str, u64)>, u64)> {
+    let rows = company_candidate::Entity::find()
+        .filter(company_candidate::Column::CompanyId.eq(company_id))
+        .all(db)
+        .await?;
+    let mut reached: HashMap<i64, usize> = rows.iter().map(|r| (r.id, rank(&r.status))).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    for chunk in ids.chunks(CHUNK) {
+        for e in company_candidate_event::Entity::find()
+            .filter(company_candidate_event::Column::CompanyCandidateId.is_in(chunk.to_vec()))
+            .filter(company_candidate_event::Column::Kind.eq("status"))
+            .all(db)
+            .await?
+        {
+            let r = rank(e.status.as_deref().unwrap_or_default());
+            if let Some(best) = reached.get_mut(&e.company_candidate_id) {
+                *best = (*best).max(r);
+            }
+        }
+    }
+    let stages = FUNNEL
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| (*stage, reached.values().filter(|r| **r >= i).count() as u64))
+        .collect();
+    let not_a_fit = rows.iter().filter(|r| r.status == "not_a_fit").count() as u64;
+    Ok((stages, not_a_fit))
+}
+
+/// Candidates who signed up through the campaign and whom a company marks hired.
+pub async fn hires_for_campaign(db: &impl ConnectionTrait, campaign_id: i64) -> Result<u64> {
+    let ids: Vec<Option<i64>> = company_candidate::Entity::find()
+        .select_only()
+        .column(company_candidate::Column::CandidateId)
+        .filter(company_candidate::Column::Status.eq("hired"))
+        .filter(
+            company_candidate::Column::CandidateId.in_subquery(
+                Query::select()
+                    .column(crate::entities::signup::Column::CandidateId)
+                    .from(crate::entities::signup::Entity)
+                    .and_where(crate::entities::signup::Column::CampaignId.eq(campaign_id))
+                    .take(),
+            ),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().flatten().collect::<HashSet<_>>().len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_reasons_have_stable_names() {
+        let skipped = Skipped {
+            candidate_id: 7,
+            company_id: None,
+            reason: SkipReason::NoConsentShare,
+        };
+        assert_eq!(
+            serde_json::to_value(&skipped).expect("json"),
+            serde_json::json!({ "candidate_id": 7, "reason": "no_consent_share" })
+        );
+        assert_eq!(
+            serde_json::to_value(SkipReason::AlreadyForwarded).expect("json"),
+            "already_forwarded"
+        );
+    }
+
+    #[test]
+    fn the_funnel_follows_the_statuses() {
+        assert_eq!(FUNNEL.len(), STATUSES.len() - 1);
+        for (i, status) in STATUSES.iter().take(6).enumerate() {
+            assert_eq!(rank(status), i, "{status}");
+        }
+        assert_eq!(rank("not_a_fit"), 0);
+        assert!(STATUSES.iter().all(|s| status_label(s) != "Unknown"));
+    }
 }

@@ -294,20 +294,8 @@ pub async fn erase(
 
     let id: Value = candidate_id.into();
     let email: Value = candidate.email.clone().into();
-    execute(
-        &txn,
-        "UPDATE company_candidate_events SET body = NULL WHERE company_candidate_id IN \
-         (SELECT id FROM company_candidates WHERE candidate_id = ?)",
-        vec![id.clone()],
-    )
-    .await?;
-    let forwarded = execute(
-        &txn,
-        "UPDATE company_candidates SET withdrawn_at = COALESCE(withdrawn_at, ?), updated_at = ?, candidate_id = NULL \
-         WHERE candidate_id = ?",
-        vec![now.into(), now.into(), id.clone()],
-    )
-    .await?;
+    // Each company keeps an entry marked withdrawn, without the link or its notes.
+    let forwarded = crate::forwards::withdraw_candidate(&txn, candidate_id).await?;
     execute(
         &txn,
         "UPDATE deliveries SET recipient = NULL, candidate_id = NULL WHERE candidate_id = ?",

@@ -2,7 +2,12 @@
 //! per queue with bounded concurrency, retries with exponential backoff, and a graceful
 //! stop that lets running jobs finish.
 
-use std::time::Duration;
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use apalis::{
     layers::retry::{
@@ -39,6 +44,40 @@ pub async fn setup_storage(db: &DatabaseConnection) -> Result<(), Error> {
     Ok(())
 }
 
+/// Wakes an idle worker every `period` to look for jobs. apalis's own interval strategy
+/// replaces its timer when it fires without arming the new one, so an idle worker may
+/// sleep until something else wakes it; this one always leaves a timer armed with the
+/// worker's waker.
+struct Ticker {
+    period: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Ticker {
+    fn new(period: Duration) -> Self {
+        Self {
+            period,
+            sleep: Box::pin(tokio::time::sleep(period)),
+        }
+    }
+}
+
+impl PollStrategy for Ticker {
+    fn poll_drive(&mut self, cx: &mut Context<'_>, _snapshot: &PollSnapshot) -> Poll<Option<()>> {
+        let mut fired = false;
+        while self.sleep.as_mut().poll(cx).is_ready() {
+            fired = true;
+            let next = tokio::time::Instant::now() + self.period;
+            self.sleep.as_mut().reset(next);
+        }
+        if fired {
+            Poll::Ready(Some(()))
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
 const CONCURRENCY: usize = 4;
 const RETRIES: usize = 5;
 
@@ -59,9 +98,9 @@ fn backoff() -> Result<ExponentialBackoff<HasherRng>, Error> {
 
 /// Runs the workers until `shutdown` is cancelled; then waits for running jobs.
 pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result<(), Error> {
-    // apalis's interval poll strategy can stop waking an idle worker; its heartbeat
-    // timer always does. So the heartbeat runs at the poll interval, and a worker counts
-    // as gone only after a minute of missed heartbeats.
+    // apalis's interval poll strategy can stop waking an idle worker: workers poll with
+    // `Ticker` instead, and the heartbeat also runs at the poll interval (a worker
+    // counts as gone only after a minute of missed heartbeats).
     let poll = Duration::from_millis(ctx.settings.job_poll_millis.max(10));
     let missed_heartbeats = usize::try_from((60_000 / poll.as_millis()).max(2)).unwrap_or(2);
     let backoff = backoff()?;
@@ -90,7 +129,7 @@ pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result
             Monitor::new()
                 .register(move |_restarts| {
                     WorkerBuilder::new(worker_name(CANDIDATE_EMAIL_QUEUE))
-                        .backend(storage.clone().poll_with_interval(poll))
+                        .backend(storage.clone().poll_with_strategy(Ticker::new(poll)))
                         .data(ctx.clone())
                         .concurrency(CONCURRENCY)
                         .retry(RetryPolicy::retries(RETRIES).with_backoff(backoff.clone()))
@@ -98,7 +137,11 @@ pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result
                 })
                 .register(move |_restarts| {
                     WorkerBuilder::new(worker_name(COMPANY_EMAIL_QUEUE))
-                        .backend(company_storage.clone().poll_with_interval(poll))
+                        .backend(
+                            company_storage
+                                .clone()
+                                .poll_with_strategy(Ticker::new(poll)),
+                        )
                         .data(company_ctx.clone())
                         .concurrency(CONCURRENCY)
                         .retry(RetryPolicy::retries(RETRIES).with_backoff(company_backoff.clone()))
@@ -123,7 +166,7 @@ pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result
                 .register(move |_restarts| {
                     let strategy = Strategy::new()
                         .stream(Pubsub::new(pool.clone(), CANDIDATE_EMAIL_QUEUE.to_owned()))
-                        .interval(poll);
+                        .apply(Ticker::new(poll));
                     WorkerBuilder::new(worker_name(CANDIDATE_EMAIL_QUEUE))
                         .backend(storage.clone().poll_with_strategy(strategy))
                         .data(ctx.clone())
@@ -137,7 +180,7 @@ pub async fn run_workers(ctx: JobContext, shutdown: CancellationToken) -> Result
                             company_pool.clone(),
                             COMPANY_EMAIL_QUEUE.to_owned(),
                         ))
-                        .interval(poll);
+                        .apply(Ticker::new(poll));
                     WorkerBuilder::new(worker_name(COMPANY_EMAIL_QUEUE))
                         .backend(company_storage.clone().poll_with_strategy(strategy))
                         .data(company_ctx.clone())

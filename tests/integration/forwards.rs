@@ -226,6 +226,32 @@ async fn bad_forward_requests_write_nothing(app: &TestApp) {
     assert_eq!(unauthorized.status(), 401);
     assert_eq!(app.count("forwards").await, 0);
     assert_eq!(app.count("company_candidates").await, 0);
+
+    // The API document describes forwarding and inviting.
+    let doc: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    assert!(doc["paths"]["/api/v1/forwards"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/companies/{id}/users"]["post"].is_object());
+    for schema in [
+        "ForwardRequest",
+        "ForwardResult",
+        "Skipped",
+        "SkipReason",
+        "CompanyBody",
+        "NewCompanyUser",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} is described"
+        );
+    }
 }
 db_test!(bad_forward_requests_write_nothing);
 
@@ -358,3 +384,38 @@ async fn forwarding_segments_and_pool_rows(app: &TestApp) {
     assert_eq!(app.count("company_candidates").await, 6);
 }
 db_test!(forwarding_segments_and_pool_rows);
+
+fn redact(app: &TestApp, text: &str) -> String {
+    let text = text
+        .replace("&#x2f;", "/")
+        .replace(&app.address, "http://talentpool.test");
+    let token = regex::Regex::new(r"/portal/invite/[A-Za-z0-9_-]{43}").expect("regex");
+    token
+        .replace_all(&text, "/portal/invite/[TOKEN]")
+        .into_owned()
+}
+
+async fn company_emails(app: &TestApp) {
+    let token = app.api_token().await;
+    let company = create_company(app, &token, "Fjord & Fjell AS", "923609016").await;
+    let _kari = recruiter(app, &token, company, "kari@fjord.example.no").await;
+    let invite = app.mail("kari@fjord.example.no", 1).await.remove(0);
+    insta::assert_snapshot!("company_invite_text", redact(app, &invite.text()));
+    insta::assert_snapshot!("company_invite_html", redact(app, &invite.html()));
+    let ids = shareable_candidates(app, 12).await;
+    let result: Value = forward(
+        app,
+        &token,
+        json!({ "company_ids": [company], "candidate_ids": ids }),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(result["forwarded"], 12);
+    let digest = app.mail("kari@fjord.example.no", 2).await.remove(1);
+    assert_eq!(digest.subject(), "12 new candidates for Fjord & Fjell AS");
+    insta::assert_snapshot!("forward_digest_text", redact(app, &digest.text()));
+    insta::assert_snapshot!("forward_digest_html", redact(app, &digest.html()));
+}
+db_test!(company_emails);

@@ -1,6 +1,7 @@
 //! The company portal: invitations (single-use, expiring links over real SMTP), sign-in,
 //! the terms of use at first sign-in, and the wall between portal and back office.
 
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use talentpool_tests::{TestApp, db_test};
 
@@ -233,6 +234,19 @@ async fn invite_set_password_and_sign_in(app: &TestApp) {
     assert_eq!(out.status(), 303);
     let portal = client.get(app.url("/portal")).send().await.expect("GET");
     assert_eq!(portal.status(), 303);
+
+    // The users of an archived company cannot sign in.
+    let archived = app
+        .client
+        .put(app.url(&format!("/api/v1/companies/{company}")))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "Fjord Software AS", "org_number": "923609016", "archived": true }))
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(archived.status(), 200);
+    let refused = portal_sign_in(app, &client, email, RECRUITER_PASSWORD).await;
+    assert_eq!(refused.status(), 401);
 }
 db_test!(invite_set_password_and_sign_in);
 
@@ -439,4 +453,213 @@ async fn staff_cookie(app: &TestApp) -> String {
         .and_then(|v| v.split(';').next())
         .expect("cookie")
         .to_owned()
+}
+
+/// Gives the candidate a CV file in the app's storage and returns its bytes.
+pub async fn give_cv(app: &TestApp, candidate_id: i64) -> Vec<u8> {
+    let key = format!("cv-test{candidate_id}.pdf");
+    let dir = app.data_dir.path().join("files");
+    std::fs::create_dir_all(&dir).expect("files dir");
+    let bytes = [PDF, format!("% candidate {candidate_id}\n").as_bytes()].concat();
+    std::fs::write(dir.join(&key), &bytes).expect("write CV");
+    app.execute(&format!(
+        "UPDATE candidates SET cv_key = '{key}' WHERE id = {candidate_id}"
+    ))
+    .await;
+    bytes
+}
+
+async fn get_text(client: &reqwest::Client, url: String) -> (u16, String) {
+    let response = client.get(url).send().await.expect("GET");
+    (
+        response.status().as_u16(),
+        response.text().await.expect("body"),
+    )
+}
+
+async fn the_portal_lists_filters_and_records(app: &TestApp) {
+    let token = app.api_token().await;
+    let company = create_company(app, &token, "Fjord Software AS", "923609016").await;
+    let kari = recruiter(app, &token, company, "kari@fjord.example.no").await;
+    let ids = crate::forwards::shareable_candidates(app, 4).await;
+    let (first, second, third, not_forwarded) = (ids[0], ids[1], ids[2], ids[3]);
+    app.execute(&format!(
+        "UPDATE candidates SET full_name = '=HYPERLINK(\"http://evil.example\")', residence_country = 'SE' WHERE id = {first}"
+    ))
+    .await;
+    app.execute(&format!(
+        "UPDATE candidates SET residence_country = 'DK' WHERE id <> {first}"
+    ))
+    .await;
+    let response = crate::forwards::forward(
+        app,
+        &token,
+        json!({ "company_ids": [company], "candidate_ids": [first, second, third] }),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+
+    let (status, html) = get_text(&kari, app.url("/portal")).await;
+    assert_eq!(status, 200);
+    let rows = select_all(&html, "table tbody tr");
+    assert_eq!(rows.len(), 3, "{html}");
+    assert!(!html.contains(&format!("/portal/candidates/{not_forwarded}\"")));
+    let (_, filtered) = get_text(&kari, app.url("/portal?residence_country=SE")).await;
+    assert_eq!(select_all(&filtered, "table tbody tr").len(), 1);
+    let (_, later) = get_text(&kari, app.url("/portal?forwarded_from=2099-01-01")).await;
+    assert_eq!(select_all(&later, "table tbody tr").len(), 0);
+    let (_, today) = get_text(
+        &kari,
+        app.url(&format!(
+            "/portal?forwarded_from={}&forwarded_to={}",
+            chrono::Utc::now().date_naive(),
+            chrono::Utc::now().date_naive()
+        )),
+    )
+    .await;
+    assert_eq!(select_all(&today, "table tbody tr").len(), 3);
+    let (status, _) = get_text(&kari, app.url("/portal?status=bogus")).await;
+    assert_eq!(status, 422);
+
+    // Profile and CV: shown and logged.
+    let email: String = {
+        let row = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                app.db.get_database_backend(),
+                format!("SELECT email FROM candidates WHERE id = {second}"),
+            ))
+            .await
+            .expect("query")
+            .expect("row");
+        row.try_get("", "email").expect("email")
+    };
+    let cv = give_cv(app, second).await;
+    let (status, profile) = get_text(&kari, app.url(&format!("/portal/candidates/{second}"))).await;
+    assert_eq!(status, 200);
+    assert!(profile.contains(&email));
+    assert!(profile.contains(&format!("/portal/candidates/{second}/cv")));
+    let download = kari
+        .get(app.url(&format!("/portal/candidates/{second}/cv")))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.headers()["content-type"], "application/pdf");
+    assert_eq!(download.bytes().await.expect("bytes").to_vec(), cv);
+    let (status, _) = get_text(
+        &kari,
+        app.url(&format!("/portal/candidates/{not_forwarded}")),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM company_candidate_events WHERE kind IN ('viewed', 'viewed_cv')")
+            .await,
+        2
+    );
+
+    // Status with history, and a note.
+    let csrf = page_token(app, &kari, &format!("/portal/candidates/{second}")).await;
+    for status in ["interested", "interviewing"] {
+        let response = kari
+            .post(app.url(&format!("/portal/candidates/{second}/status")))
+            .form(&[("authenticity_token", csrf.as_str()), ("status", status)])
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), 303);
+    }
+    let bad = kari
+        .post(app.url(&format!("/portal/candidates/{second}/status")))
+        .form(&[
+            ("authenticity_token", csrf.as_str()),
+            ("status", "promoted"),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(bad.status(), 422);
+    let note = kari
+        .post(app.url(&format!("/portal/candidates/{second}/notes")))
+        .form(&[
+            ("authenticity_token", csrf.as_str()),
+            ("body", "Strong Rust background; call on Monday."),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(note.status(), 303);
+    let (_, profile) = get_text(&kari, app.url(&format!("/portal/candidates/{second}"))).await;
+    assert!(profile.contains("Strong Rust background"));
+    assert!(profile.contains("Status: Interested"));
+    assert!(profile.contains("Status: Interviewing"));
+    let (_, interviewing) = get_text(&kari, app.url("/portal?status=interviewing")).await;
+    assert_eq!(select_all(&interviewing, "table tbody tr").len(), 1);
+
+    // The export: the company's own list, formulas neutralised.
+    let csv = kari
+        .get(app.url("/portal/export.csv"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/csv")
+    );
+    let csv = csv.text().await.expect("body");
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+    assert_eq!(records.len(), 3);
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    assert!(csv.contains(&email));
+
+    // The secretariat sees the views on the candidate's timeline.
+    let staff = staff_client(app).await;
+    let (_, page) = get_text(&staff, app.url(&format!("/admin/candidates/{second}"))).await;
+    assert!(
+        page.contains("Fjord Software AS opened the profile"),
+        "{page}"
+    );
+    assert!(page.contains("Fjord Software AS downloaded the CV"));
+}
+db_test!(the_portal_lists_filters_and_records);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_sign_in_attempts_are_throttled() {
+    let app = TestApp::spawn_with(
+        talentpool_tests::Backend::Sqlite,
+        talentpool_tests::Options {
+            env: vec![("LOGIN_ATTEMPTS_PER_HOUR", "3".into())],
+        },
+    )
+    .await;
+    let token = app.api_token().await;
+    let company = create_company(&app, &token, "Fjord Software AS", "923609016").await;
+    let email = "kari@fjord.example.no";
+    assert_eq!(invite(&app, &token, company, email).await.status(), 201);
+    let link = invite_link(&app, email, 1).await;
+    let client = new_client();
+    assert_eq!(
+        set_password(&app, &client, &link, RECRUITER_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            portal_sign_in(&app, &client, email, "wrong password!!")
+                .await
+                .status(),
+            401
+        );
+    }
+    // Even the right password waits now.
+    let response = portal_sign_in(&app, &client, email, RECRUITER_PASSWORD).await;
+    assert_eq!(response.status(), 429);
+    assert!(response.text().await.expect("body").contains("Too many"));
+    app.teardown().await;
 }

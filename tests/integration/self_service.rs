@@ -316,16 +316,29 @@ async fn consents_change_with_a_complete_history(app: &TestApp) {
         .expect("find")
         .expect("row");
     assert!(candidate.consent_newsletter && !candidate.consent_share);
-    // Withdrawing the sharing consent takes the candidate out of the company's portal.
+    // Withdrawing the sharing consent takes the candidate out of the company's portal:
+    // the company keeps an entry marked withdrawn, without the link or its notes.
     assert_eq!(
-        app.scalar(&format!("SELECT COUNT(*) FROM company_candidates WHERE candidate_id = {id} AND withdrawn_at IS NOT NULL")).await,
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM company_candidates WHERE candidate_id = {id}"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM company_candidates WHERE candidate_id IS NULL AND withdrawn_at IS NOT NULL").await,
         1
     );
-    let (_, html) = page(app, &path).await;
     assert_eq!(
-        select_all(&html, "table td:last-child"),
-        ["you withdrew it"]
+        app.scalar(
+            "SELECT COUNT(*) FROM company_candidate_events WHERE body LIKE '%Strong candidate%'"
+        )
+        .await,
+        0
     );
+    let (_, html) = page(app, &path).await;
+    assert!(select_all(&html, "table td").is_empty());
+    assert!(html.contains("No company can see your profile now."));
     // The pool consent is not withdrawn here: deleting the data is the way.
     let response = app
         .client

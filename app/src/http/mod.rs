@@ -21,7 +21,7 @@ use axum::{
     Router,
     extract::DefaultBodyLimit,
     http::{HeaderName, HeaderValue, header},
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 use tower_governor::{GovernorLayer, governor::GovernorConfigBuilder};
 use tower_http::{
@@ -145,6 +145,7 @@ pub fn router(state: AppState) -> Router {
             get(unsubscribe::page).post(unsubscribe::submit),
         )
         .route("/assets/newsletter.js", get(pages::newsletter_script))
+        .route("/api/v1/forwards/{id}", delete(api::forwards::revoke))
         .merge(limited)
         .merge(admin::routes(&state))
         .merge(portal::routes(&state));

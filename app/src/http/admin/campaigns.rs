@@ -288,6 +288,7 @@ pub async fn show(
             figures => views::value(&figures), rate, professions => views::value(&professions),
             chart => chart(&figures.per_day),
             targets => views::value(&targets),
+            hires => talentpool_core::forwards::hires_for_campaign(&state.db, id).await?,
         },
     )?;
     Ok((csrf, page).into_response())

@@ -12,7 +12,7 @@ use serde_json::json;
 use talentpool_core::{
     audit, campaigns,
     companies::{self, CompanyInput},
-    company_users,
+    company_users, forwards,
 };
 
 use super::Staff;
@@ -52,6 +52,13 @@ fn input_from(pairs: &[(String, String)]) -> CompanyInput {
         contact_name: opt("contact_name"),
         contact_email: opt("contact_email"),
         campaign_ids: ids(pairs, "campaign_ids"),
+    }
+}
+
+fn stage_label(stage: &str) -> &'static str {
+    match stage {
+        "forwarded" => "Forwarded",
+        other => forwards::status_label(other),
     }
 }
 
@@ -306,12 +313,38 @@ async fn company_page(
                     "terms_accepted_at": u.terms_accepted_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()) })
         })
         .collect();
+    let (stages, not_a_fit) = forwards::funnel(&state.db, id).await?;
+    let funnel: Vec<_> = stages
+        .iter()
+        .map(|(stage, count)| json!({ "stage": stage_label(stage), "count": count }))
+        .collect();
+    let now = chrono::Utc::now();
+    let records: Vec<_> = forwards::forwards_of(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|f| {
+            let state = if f.revoked_at.is_some() {
+                "Revoked"
+            } else if f.expires_at.is_some_and(|at| at <= now) {
+                "Expired"
+            } else {
+                "In force"
+            };
+            json!({
+                "id": f.id, "created": f.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "count": f.candidate_count, "by": format!("{} {}", f.actor_kind, f.actor_id.map(|i| i.to_string()).unwrap_or_default()),
+                "expires": f.expires_at.map(|t| t.format("%Y-%m-%d").to_string()),
+                "state": state, "revocable": state == "In force",
+            })
+        })
+        .collect();
     let page = state.views.render(
         "admin_company.html",
         context! {
             staff_email => &staff.0.email, csrf_token => csrf::token(csrf)?,
             users => views::value(&users), invite_errors => views::value(&invite_errors),
             invite_form => views::value(&invite_form), invited => invited,
+            funnel => views::value(&funnel), not_a_fit, forwards => views::value(&records),
             company => context! {
                 id => company.id, name => &company.name, org_number => &company.org_number,
                 website => &company.website, contact_name => &company.contact_name,

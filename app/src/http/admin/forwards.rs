@@ -2,9 +2,9 @@
 //! segment, to one or more companies.
 
 use axum::{
-    extract::State,
+    extract::{Path, State},
     http::StatusCode,
-    response::{IntoResponse, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use axum_csrf::CsrfToken;
 use chrono::NaiveDate;
@@ -113,4 +113,33 @@ pub async fn create(
         },
     )?;
     Ok((status, csrf, page).into_response())
+}
+
+pub async fn revoke_candidate(
+    State(state): State<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    Path((candidate_id, company_id)): Path<(i64, i64)>,
+    body: String,
+) -> Result<Response, Error> {
+    csrf::verify(&csrf, &field(&pairs(&body), "authenticity_token"))?;
+    if !forwards::revoke(&state.db, company_id, candidate_id, staff.actor()).await? {
+        return Err(Error::NotFound);
+    }
+    Ok(Redirect::to(&format!("/admin/candidates/{candidate_id}")).into_response())
+}
+
+pub async fn revoke_forward(
+    State(state): State<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    Path(forward_id): Path<i64>,
+    body: String,
+) -> Result<Response, Error> {
+    csrf::verify(&csrf, &field(&pairs(&body), "authenticity_token"))?;
+    let record = forwards::find_forward(&state.db, forward_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    forwards::revoke_forward(&state.db, forward_id, staff.actor()).await?;
+    Ok(Redirect::to(&format!("/admin/companies/{}", record.company_id)).into_response())
 }

@@ -199,5 +199,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/admin/newsletters/{id}/test", post(newsletters::send_test))
         .route("/admin/newsletters/{id}/{action}", post(newsletters::act))
+        .route(
+            "/admin/forwards/{id}/revoke",
+            post(forwards::revoke_forward),
+        )
+        .route(
+            "/admin/candidates/{id}/companies/{company_id}/revoke",
+            post(forwards::revoke_candidate),
+        )
         .layer(sessions)
 }

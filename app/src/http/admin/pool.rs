@@ -262,6 +262,31 @@ pub async fn candidate(
         .map_or(candidate.profession_code.clone(), |p| {
             format!("{} ({})", p.title, p.code)
         });
+    let standings: Vec<_> = forwards::standings(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let activity: Vec<_> = s
+                .activity
+                .iter()
+                .map(|a| {
+                    json!({
+                        "at": a.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                        "kind": a.kind,
+                        "status": a.status.as_deref().map(forwards::status_label),
+                        "body": a.body,
+                        "author": a.author,
+                    })
+                })
+                .collect();
+            json!({
+                "company_id": s.company_id, "company_name": s.company_name,
+                "status": forwards::status_label(&s.status),
+                "forwarded": s.forwarded_at.format("%Y-%m-%d").to_string(),
+                "in_force": s.in_force, "revoked": s.revoked, "activity": activity,
+            })
+        })
+        .collect();
     let page = state.views.render(
         "admin_candidate.html",
         context! {
@@ -282,6 +307,7 @@ pub async fn candidate(
             citizenships => views::value(&citizenships),
             consents => views::value(&consents),
             timeline => views::value(&timeline),
+            companies => views::value(&standings),
         },
     )?;
     Ok((csrf, page).into_response())

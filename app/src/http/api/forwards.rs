@@ -2,7 +2,8 @@
 
 use axum::{
     Json,
-    extract::{State, rejection::JsonRejection},
+    extract::{Path, State, rejection::JsonRejection},
+    http::StatusCode,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -80,4 +81,24 @@ pub async fn create(
         skipped: outcome.skipped,
         forward_ids: outcome.forward_ids,
     }))
+}
+
+/// Revoke a forward record: its candidates leave the company's portal.
+#[utoipa::path(delete, path = "/api/v1/forwards/{id}", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])), tag = "forwards")]
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, Problem> {
+    if forwards::revoke_forward(&state.db, id, caller.actor()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "No such forward in force",
+        ))
+    }
 }

@@ -44,6 +44,7 @@ use utoipa::OpenApi;
         newsletters::pause,
         newsletters::resume,
         newsletters::cancel,
+        forwards::revoke,
     ),
     components(schemas(
         signups::SignupRequest,

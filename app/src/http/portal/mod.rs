@@ -73,6 +73,11 @@ pub fn route_table() -> Vec<PortalRoute> {
         GET "/portal/terms" Recruiter => login::terms_form,
         POST "/portal/terms" Recruiter => login::accept_terms,
         GET "/portal" Recruiter => candidates::list,
+        GET "/portal/export.csv" Recruiter => candidates::export,
+        GET "/portal/candidates/{id}" Recruiter => candidates::show,
+        GET "/portal/candidates/{id}/cv" Recruiter => candidates::cv,
+        POST "/portal/candidates/{id}/status" Recruiter => candidates::set_status,
+        POST "/portal/candidates/{id}/notes" Recruiter => candidates::add_note,
     ]
 }
 
