@@ -264,5 +264,18 @@ test('a recruiter accepts an invitation, works on a candidate, and the secretari
   await admin.goto(`${baseUrl}/admin/companies/${company.id}`);
   await admin.getByRole('heading', { name: 'Funnel' }).waitFor();
   await assertAccessible(admin, 'the company page');
+  // The pool offers forwarding of selected rows once a company exists.
+  await admin.goto(`${baseUrl}/admin`);
+  await admin.getByRole('button', { name: 'Forward selected' }).waitFor();
+  await assertAccessible(admin, 'the pool with its forwarding form');
+  const pick = admin.locator('input[name="candidate_ids"]').first();
+  await pick.check();
+  await admin.getByLabel('Forward the selected candidates to').selectOption(String(company.id));
+  await Promise.all([admin.waitForURL(`${baseUrl}/admin/forwards`), admin.getByRole('button', { name: 'Forward selected' }).click()]);
+  await admin.getByRole('heading', { name: 'Forwarding' }).waitFor();
+  // Forwarded, or reported as skipped with a reason: either way one line says so.
+  const said = await admin.locator('#forwarded-count, .skipped li').count();
+  assert.ok(said > 0, 'the result page reports the outcome');
+  await assertAccessible(admin, 'the forwarding result');
   await staff.close();
 });
