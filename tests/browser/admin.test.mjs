@@ -144,7 +144,7 @@ test('the secretariat signs in, filters the pool, saves a segment and opens a ca
   const filtered = page.url();
   const matches = Number(await page.locator('#match-count').textContent());
   assert.ok(matches > 0 && matches < all, `a narrower selection expected, got ${matches} of ${all}`);
-  const statuses = await page.locator('tbody tr td:nth-child(4)').allTextContents();
+  const statuses = await page.locator('tbody tr td:nth-child(3)').allTextContents();
   assert.ok(statuses.length > 0 && statuses.every((s) => s.trim() === 'EU/EEA'), `only EU/EEA rows: ${statuses}`);
 
   await page.getByLabel('Save this filter as a segment').fill('EU professionals');
