@@ -2,13 +2,15 @@
 //! exists in the email alone.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::Expr,
 };
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use crate::{Result, entities::token};
@@ -132,8 +134,21 @@ pub async fn find(db: &impl ConnectionTrait, raw: &str) -> Result<Lookup> {
 
 /// The candidate a self-service link belongs to, if the link is one and still valid.
 /// Self-service links are not used up: every email carries one, and it opens the
-/// candidate's page until it expires (or the candidate is erased).
-pub async fn self_service_candidate(db: &impl ConnectionTrait, raw: &str) -> Result<SelfService> {
+/// candidate's page until it expires (or the candidate is erased). A link is either a
+/// random token stored as a hash (made by the email jobs) or a signed one ([`sign_self_service`],
+/// for bulk mail such as newsletters, where a row per message would cost too much).
+pub async fn self_service_candidate(
+    db: &impl ConnectionTrait,
+    key: &SecretString,
+    raw: &str,
+) -> Result<SelfService> {
+    if let Some((candidate_id, expires_at)) = verify_self_service(raw, key) {
+        return Ok(if expires_at <= Utc::now() {
+            SelfService::Expired
+        } else {
+            SelfService::Valid(candidate_id)
+        });
+    }
     Ok(match find(db, raw).await? {
         Lookup::Valid(t) if t.purpose == Purpose::SelfService.as_str() => match t.candidate_id {
             Some(id) => SelfService::Valid(id),
@@ -142,6 +157,49 @@ pub async fn self_service_candidate(db: &impl ConnectionTrait, raw: &str) -> Res
         Lookup::Expired(t) if t.purpose == Purpose::SelfService.as_str() => SelfService::Expired,
         _ => SelfService::Unknown,
     })
+}
+
+type HmacSha256 = Hmac<Sha256>;
+/// Bytes of the MAC kept in a signed link (128 bits).
+const TAG_BYTES: usize = 16;
+const SELF_SERVICE_DOMAIN: &[u8] = b"talentpool/self-service/v1:";
+
+fn self_service_mac(key: &SecretString, payload: &[u8]) -> HmacSha256 {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key.expose_secret().as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+    mac.update(SELF_SERVICE_DOMAIN);
+    mac.update(payload);
+    mac
+}
+
+/// A signed self-service link for `candidate_id`, valid until `expires_at`: needs no
+/// database row, cannot be altered, and is bound to its purpose by the MAC's domain.
+pub fn sign_self_service(
+    candidate_id: i64,
+    expires_at: DateTime<Utc>,
+    key: &SecretString,
+) -> String {
+    let mut bytes = Vec::with_capacity(16 + TAG_BYTES);
+    bytes.extend_from_slice(&candidate_id.to_be_bytes());
+    bytes.extend_from_slice(&expires_at.timestamp().to_be_bytes());
+    let tag = self_service_mac(key, &bytes).finalize().into_bytes();
+    bytes.extend_from_slice(&tag[..TAG_BYTES]);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The candidate and expiry of a signed self-service link whose MAC is right.
+fn verify_self_service(raw: &str, key: &SecretString) -> Option<(i64, DateTime<Utc>)> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+    if bytes.len() != 16 + TAG_BYTES {
+        return None;
+    }
+    let (payload, tag) = bytes.split_at(16);
+    self_service_mac(key, payload)
+        .verify_truncated_left(tag)
+        .ok()?;
+    let candidate_id = i64::from_be_bytes(payload[..8].try_into().ok()?);
+    let expires = i64::from_be_bytes(payload[8..].try_into().ok()?);
+    Some((candidate_id, DateTime::from_timestamp(expires, 0)?))
 }
 
 /// What a presented self-service link turned out to be.
@@ -179,5 +237,29 @@ mod tests {
         );
         assert_eq!(hash(&a).len(), 64);
         assert_ne!(hash(&a), hash(&b));
+    }
+
+    #[test]
+    fn signed_self_service_links_resist_tampering() {
+        let key = SecretString::from("k".repeat(40));
+        let expires = DateTime::from_timestamp(2_000_000_000, 0).expect("time");
+        let raw = sign_self_service(42, expires, &key);
+        assert_eq!(raw.len(), 43, "as long as a random token");
+        assert_eq!(verify_self_service(&raw, &key), Some((42, expires)));
+        assert_eq!(
+            verify_self_service(&raw, &SecretString::from("x".repeat(40))),
+            None
+        );
+        let mut bytes = URL_SAFE_NO_PAD.decode(&raw).expect("base64");
+        bytes[7] ^= 1; // another candidate
+        assert_eq!(
+            verify_self_service(&URL_SAFE_NO_PAD.encode(&bytes), &key),
+            None
+        );
+        assert_eq!(
+            verify_self_service(&generate(), &key),
+            None,
+            "random tokens are not signed"
+        );
     }
 }

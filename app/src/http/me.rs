@@ -52,7 +52,9 @@ async fn owner(
     token: &str,
     csrf: &CsrfToken,
 ) -> Result<Result<Candidate, Response>, Error> {
-    let found = match tokens::self_service_candidate(&state.db, token).await? {
+    let found = match tokens::self_service_candidate(&state.db, &state.settings.secret_key, token)
+        .await?
+    {
         SelfService::Valid(id) => candidates::find(&state.db, id).await?,
         SelfService::Expired => {
             return Ok(Err(link_problem(
