@@ -10,6 +10,7 @@ mod m20261125_000004_staff_and_companies;
 mod m20261125_000005_segments_forwards_newsletters;
 mod m20261125_000006_professions_data;
 mod m20261125_000007_consent_texts_v1;
+mod m20261125_000008_pool_indexes;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_segments_forwards_newsletters::Migration),
             Box::new(m20261125_000006_professions_data::Migration),
             Box::new(m20261125_000007_consent_texts_v1::Migration),
+            Box::new(m20261125_000008_pool_indexes::Migration),
         ]
     }
 }
