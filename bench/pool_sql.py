@@ -112,6 +112,9 @@ def build(parts, dialect, campaign_id, variant=""):
             conds.append('"candidates"."confirmed_at" IS ' + ("NOT NULL" if value else "NULL"))
         elif name == "consent_newsletter":
             conds.append(f'"candidates"."consent_newsletter" = {ph(value, "bool")}')
+        elif name == "q" and dialect == "postgres" and "\n" not in value:
+            # PostgreSQL: the stored, lowered email + "\n" + full name (migration 000008).
+            conds.append(f'"candidates"."search_text" LIKE {ph(f"%{escape_like(value.lower())}%", "text")} ESCAPE {escape}')
         elif name == "q":
             pattern = f"%{escape_like(value.lower())}%"
             any_of = (f'LOWER("email") LIKE {ph(pattern, "text")} ESCAPE {escape} OR '

@@ -320,6 +320,17 @@ async fn totals_stop_at_their_cap(app: &TestApp) {
         (one["total"].as_u64(), one["total_exact"].as_bool()),
         (Some(1), Some(true))
     );
+    // Text spanning the address and the name matches neither (PostgreSQL searches a
+    // column that joins the two with a line break; such text takes the other way).
+    let (_, none) = get_json(
+        app,
+        &token,
+        "/api/v1/candidates?q=plain%40example.com%0Aada",
+    )
+    .await;
+    assert_eq!(none["total"], 0);
+    let (_, both) = get_json(app, &token, "/api/v1/candidates?q=ADA%20plain").await;
+    assert_eq!(both["total"], 1);
     // In core, any cap: exactly at the cap is still exact.
     let valid = Filter::default().validate(&app.db).await.expect("valid");
     let at = |cap| pool::total(&app.db, &valid, cap);
