@@ -88,7 +88,7 @@ def build(parts, dialect, campaign_id, variant=""):
     escape = "E'\\\\'" if dialect == "postgres" else "'\\'"
     for name, value in parts:
         if name == "campaign" and "in" not in variants:
-            conds.append('EXISTS (SELECT 1 FROM "signups" WHERE "signups"."candidate_id" = "candidates"."id" '
+            conds.append('EXISTS(SELECT 1 FROM "signups" WHERE "signups"."candidate_id" = "candidates"."id" '
                          f'AND "signups"."campaign_id" = {ph(campaign_id, "int8")})')
         elif name == "campaign":
             conds.append('"candidates"."id" IN (SELECT "candidate_id" FROM "signups" WHERE '
