@@ -331,6 +331,21 @@ async fn totals_stop_at_their_cap(app: &TestApp) {
     assert_eq!(none["total"], 0);
     let (_, both) = get_json(app, &token, "/api/v1/candidates?q=ADA%20plain").await;
     assert_eq!(both["total"], 1);
+    // The OpenAPI document describes the new field.
+    let doc: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("json");
+    let page = &doc["components"]["schemas"]["CandidatePage"];
+    assert_eq!(
+        page["properties"]["total_exact"]["type"], "boolean",
+        "{page}"
+    );
     // In core, any cap: exactly at the cap is still exact.
     let valid = Filter::default().validate(&app.db).await.expect("valid");
     let at = |cap| pool::total(&app.db, &valid, cap);
