@@ -350,10 +350,9 @@ async fn insert_postgres(
     tx.commit().await.map_err(sqlx_error)
 }
 
-/// `INSERT INTO table (columns) VALUES (?, …), …` for `rows` rows; `fixed` are SQL
-/// literals appended to every row after the bound columns.
-fn values_sql(table: &str, columns: &[&str], bound: usize, rows: usize) -> String {
-    let row = format!("({})", vec!["?"; bound].join(", "));
+/// `INSERT INTO table (columns) VALUES (?, …), …` for `rows` rows.
+fn values_sql(table: &str, columns: &[&str], rows: usize) -> String {
+    let row = format!("({})", vec!["?"; columns.len()].join(", "));
     format!(
         "INSERT INTO {table} ({}) VALUES {}",
         columns.join(", "),
@@ -361,15 +360,16 @@ fn values_sql(table: &str, columns: &[&str], bound: usize, rows: usize) -> Strin
     )
 }
 
-/// Runs `bind_rows` for the rows `0..total` in statements of at most `SQLITE_ROWS`
-/// rows; the full-size statement is prepared once and reused.
+/// Inserts the rows `0..total`, each bound by the closure-like `|q, i|` expression, in
+/// statements of at most `SQLITE_ROWS` rows; sqlx's per-connection statement cache
+/// prepares the full-size statement once and reuses it.
 macro_rules! sqlite_rows {
     ($tx:expr, $table:expr, $columns:expr, $total:expr, |$q:ident, $i:ident| $bind:expr) => {{
         let total: usize = $total;
         let mut start = 0;
         while start < total {
             let rows = (total - start).min(SQLITE_ROWS);
-            let sql = values_sql($table, $columns, $columns.len(), rows);
+            let sql = values_sql($table, $columns, rows);
             let mut $q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for $i in start..start + rows {
                 $q = $bind;
