@@ -86,7 +86,7 @@ for db, n, secs, rate, wall, c_seed, c_pg, c_oth in seeds:
     w(f"  {db:<9} {int(n):>9} {float(secs):>7.1f} {rate:>7} {float(wall):>7.1f}  {met:<8} {c_seed} / {c_pg if db == 'postgres' else '-'} / {c_oth}")
 w("  (seed_s: as the command reports it; wall_s: the whole command incl. connecting and migrations)")
 w("")
-w("HTTP: GET /api/v1/candidates?<filter>&limit=50 (first page + exact total); cold = first request of the")
+w("HTTP: GET /api/v1/candidates?<filter>&limit=50 (first page + total, counted up to 10,000; 1,000 with q); cold = first request of the")
 w("filter on a freshly started app; p50/p95/p99 under load; target p95 < 50 ms (PostgreSQL), < 150 ms (SQLite)")
 hdr = (f"  {'DB':<9} {'filter':<66} {'total':>7} {'cold':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>7} {'target':<8} "
        f"{'cpu app/pg/oth':<15}")
@@ -156,9 +156,9 @@ if ddl:
     for db, _tag, ms, sql, why in ddl:
         w(f"  {db:<9} {float(ms) / 1000:>6.1f} s  {sql}   -- {why}")
     w("  Effect on the direct SQL (ms as above; 'app SQL' = unchanged statements, now with the indexes;")
-    w(f"  exists = campaign as EXISTS instead of IN; cap = count at most {10000:,} rows (+1 to know there are more);")
+    w("  in = campaign as IN (subquery) instead of EXISTS; exact = the count without its cap;")
     w("  fts = free text via an FTS5 trigram table):")
-    variants = ["indexed", "exists", "cap", "exists+cap", "fts", "fts+cap"]
+    variants = ["indexed", "in", "exact", "fts", "fts+exact"]
     for db in dbs:
         for key in FILTERS:
             for q in ("page", "count"):
@@ -180,7 +180,10 @@ for db in dbs:
     for key in FILTERS:
         c = cold.get((db, key))
         p = plans.get((db, "after", key, "count"))
-        if c and p and c[2] != p["result"]:
+        direct = p and p["result"]
+        if c and direct and direct.isdigit() and c[2].endswith("+") and int(direct) > int(c[2][:-1]):
+            direct = c[2]  # the app's count stops at its cap + 1 and says "more than cap"
+        if c and p and c[2] != direct:
             mism.append(f"{db} {key}: API total {c[2]} vs direct COUNT {p['result']}")
 if mism:
     w("Totals: the API's total differs from the direct count of the reconstructed SQL: " + "; ".join(mism))

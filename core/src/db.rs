@@ -60,6 +60,24 @@ pub async fn restore_sqlite_pragmas(db: &DatabaseConnection) -> Result<()> {
     Ok(())
 }
 
+/// Refreshes the planner's statistics after a bulk load, so that the pool's filters
+/// pick their indexes at once. PostgreSQL also vacuums the pool's tables, which sets the
+/// visibility map that index-only counts rely on (autovacuum may be off or late).
+pub async fn analyze(db: &DatabaseConnection) -> Result<()> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.execute_unprepared(
+                "VACUUM (ANALYZE) candidates, candidate_citizenships, signups, consents",
+            )
+            .await?;
+        }
+        _ => {
+            db.execute_unprepared("ANALYZE").await?;
+        }
+    }
+    Ok(())
+}
+
 fn sqlite_file(url: &str) -> Option<String> {
     let rest = url
         .strip_prefix("sqlite://")

@@ -10,6 +10,7 @@ mod m20261125_000004_staff_and_companies;
 mod m20261125_000005_segments_forwards_newsletters;
 mod m20261125_000006_professions_data;
 mod m20261125_000007_consent_texts_v1;
+mod m20261125_000008_pool_indexes;
 mod m20261125_000009_companies_portal;
 mod m20261125_000010_newsletter_delivery;
 mod m20261125_000011_erasures_and_retention;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_segments_forwards_newsletters::Migration),
             Box::new(m20261125_000006_professions_data::Migration),
             Box::new(m20261125_000007_consent_texts_v1::Migration),
+            Box::new(m20261125_000008_pool_indexes::Migration),
             Box::new(m20261125_000009_companies_portal::Migration),
             Box::new(m20261125_000010_newsletter_delivery::Migration),
             Box::new(m20261125_000011_erasures_and_retention::Migration),

@@ -8,7 +8,7 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use talentpool_core::{
     entities::{candidate, citizenship, signup},
-    pool::Filter,
+    pool::{self, Filter, Total},
 };
 use talentpool_tests::{Backend, TestApp, db_test};
 
@@ -282,6 +282,196 @@ async fn pagination_returns_each_match_once(app: &TestApp) {
     );
 }
 db_test!(pagination_returns_each_match_once);
+
+/// Totals are counted up to a cap (1,000 with free text, 10,000 without): above it the
+/// API says `total_exact: false`, below it the total is exact; the pool page says "more
+/// than". The cap does not limit the pages.
+async fn totals_stop_at_their_cap(app: &TestApp) {
+    app.seed(1_001).await;
+    let mut body = api_body("plain@example.com");
+    body["full_name"] = json!("Ada Plain");
+    assert_eq!(api_sign_up(app, &body).await.status(), 201);
+    let token = app.api_token().await;
+    let (status, all) = get_json(app, &token, "/api/v1/candidates?limit=1").await;
+    assert_eq!(status, 200);
+    assert_eq!(all["total"], 1_002);
+    assert_eq!(all["total_exact"], true);
+    // Every seeded address contains "seed.example": 1,001 matches, above the search cap.
+    let (status, seeded) =
+        get_json(app, &token, "/api/v1/candidates?q=SEED.example&limit=500").await;
+    assert_eq!(status, 200);
+    assert_eq!(seeded["total"], 1_000);
+    assert_eq!(seeded["total_exact"], false);
+    let mut seen = seeded["items"].as_array().expect("items").len();
+    let mut cursor = seeded["next_cursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let (_, page) = get_json(
+            app,
+            &token,
+            &format!("/api/v1/candidates?q=seed.example&limit=500&cursor={c}"),
+        )
+        .await;
+        seen += page["items"].as_array().expect("items").len();
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, 1_001, "the pages hold every match");
+    let (_, one) = get_json(app, &token, "/api/v1/candidates?q=plain").await;
+    assert_eq!(
+        (one["total"].as_u64(), one["total_exact"].as_bool()),
+        (Some(1), Some(true))
+    );
+    // Text spanning the address and the name matches neither (PostgreSQL searches a
+    // column that joins the two with a line break; such text takes the other way).
+    let (_, none) = get_json(
+        app,
+        &token,
+        "/api/v1/candidates?q=plain%40example.com%0Aada",
+    )
+    .await;
+    assert_eq!(none["total"], 0);
+    let (_, both) = get_json(app, &token, "/api/v1/candidates?q=ADA%20plain").await;
+    assert_eq!(both["total"], 1);
+    // The OpenAPI document describes the new field.
+    let doc: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("json");
+    let page = &doc["components"]["schemas"]["CandidatePage"];
+    assert_eq!(
+        page["properties"]["total_exact"]["type"], "boolean",
+        "{page}"
+    );
+    // In core, any cap: exactly at the cap is still exact.
+    let valid = Filter::default().validate(&app.db).await.expect("valid");
+    let at = |cap| pool::total(&app.db, &valid, cap);
+    assert_eq!(
+        at(1_002).await.expect("total"),
+        Total {
+            count: 1_002,
+            exact: true
+        }
+    );
+    assert_eq!(
+        at(1_001).await.expect("total"),
+        Total {
+            count: 1_001,
+            exact: false
+        }
+    );
+    assert_eq!(pool::count(&app.db, &valid).await.expect("count"), 1_002);
+    // The pool page.
+    talentpool_core::staff::create_admin(&app.db, "staff@region.test", "a long enough password")
+        .await
+        .expect("staff");
+    let (_, csrf) = open_form(app, "/admin/login").await;
+    let signed_in = app
+        .client
+        .post(app.url("/admin/login"))
+        .form(&[
+            ("email", "staff@region.test"),
+            ("password", "a long enough password"),
+            ("next", "/admin"),
+            ("authenticity_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .expect("POST login");
+    assert_eq!(signed_in.status(), 303);
+    let html = app
+        .client
+        .get(app.url("/admin?q=seed.example"))
+        .send()
+        .await
+        .expect("GET /admin")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(select_all(&html, "#match-count"), ["1000"]);
+    assert!(html.contains("More than <strong id=\"match-count\">1000</strong> candidates match"));
+}
+db_test!(totals_stop_at_their_cap);
+
+/// The bulk seed: every candidate has its sign-up, citizenship and consents, ids follow
+/// the ones already taken, and a later sign-up still gets a fresh id.
+async fn seed_writes_whole_candidates(app: &TestApp) {
+    assert_eq!(
+        api_sign_up(app, &api_body("before@example.com"))
+            .await
+            .status(),
+        201
+    );
+    app.seed(25).await;
+    app.seed(15).await;
+    assert_eq!(
+        api_sign_up(app, &api_body("after@example.com"))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(app.count("candidates").await, 42);
+    assert_eq!(
+        app.scalar("SELECT CAST(COUNT(DISTINCT id) AS BIGINT) FROM candidates")
+            .await,
+        42
+    );
+    let seeded = "FROM candidates WHERE email LIKE '%@seed.example'";
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) {seeded} AND confirmed_at IS NOT NULL"
+        ))
+        .await,
+        40
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) {seeded} AND id NOT IN (SELECT candidate_id FROM signups)"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) {seeded} AND id NOT IN (SELECT candidate_id FROM candidate_citizenships)"
+        ))
+        .await,
+        0
+    );
+    // One consent row per consent flag that is set.
+    for (kind, flag) in [
+        ("pool", "consent_pool"),
+        ("share", "consent_share"),
+        ("newsletter", "consent_newsletter"),
+    ] {
+        assert_eq!(
+            app.scalar(&format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM consents WHERE kind = '{kind}' AND candidate_id IN (SELECT id {seeded})"
+            ))
+            .await,
+            app.scalar(&format!("SELECT CAST(COUNT(*) AS BIGINT) {seeded} AND {flag} = TRUE")).await,
+            "{kind}"
+        );
+    }
+    let after = app
+        .scalar("SELECT id FROM candidates WHERE email = 'after@example.com'")
+        .await;
+    let highest = app.scalar("SELECT MAX(id) FROM candidates").await;
+    assert_eq!(after, highest, "a sign-up after the seed gets a fresh id");
+    // The seeded candidates are found through the pool like any other.
+    let token = app.api_token().await;
+    let (_, list) = get_json(
+        app,
+        &token,
+        "/api/v1/candidates?q=seed.example&campaign=software-developers&confirmed=true",
+    )
+    .await;
+    assert_eq!(list["total"], 40);
+}
+db_test!(seed_writes_whole_candidates);
 
 fn filter_strategy() -> impl Strategy<Value = Filter> {
     let opt_str = |values: &'static [&'static str]| {

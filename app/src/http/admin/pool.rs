@@ -94,7 +94,7 @@ pub async fn pool(
             let cursor = pool::parse_cursor(cursor.as_deref())
                 .map_err(|_| Error::BadRequest("The page link is not valid.".into()))?;
             let page = pool::page(&state.db, &valid, cursor, limit).await?;
-            let total = pool::count(&state.db, &valid).await?;
+            let total = pool::total(&state.db, &valid, valid.total_cap()).await?;
             let rows: Vec<_> = page
                 .items
                 .iter()
@@ -115,7 +115,9 @@ pub async fn pool(
             });
             (
                 filter,
-                Some(json!({ "rows": rows, "total": total, "next": next })),
+                Some(json!({
+                    "rows": rows, "total": total.count, "total_exact": total.exact, "next": next,
+                })),
                 Vec::new(),
             )
         }

@@ -63,8 +63,11 @@ pub struct CandidatePage {
     pub items: Vec<CandidateItem>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
-    /// How many candidates match the filter in all.
+    /// How many candidates match the filter in all; when `total_exact` is false, more
+    /// than this many match: counting stops at 10,000 (at 1,000 with free text `q`).
     pub total: u64,
+    /// False when more than `total` candidates match: the count stopped at its cap.
+    pub total_exact: bool,
 }
 
 /// The query string: the filter's fields, plus `limit` and `cursor`.
@@ -159,11 +162,12 @@ pub async fn page_response(
         Problem::validation(vec![("cursor".into(), "The cursor is not valid.".into())])
     })?;
     let page = pool::page(&state.db, filter, cursor, limit).await?;
-    let total = pool::count(&state.db, filter).await?;
+    let total = pool::total(&state.db, filter, filter.total_cap()).await?;
     Ok(CandidatePage {
         items: page.items.into_iter().map(CandidateItem::from).collect(),
         next_cursor: page.next_cursor.map(|c| c.encode()),
-        total,
+        total: total.count,
+        total_exact: total.exact,
     })
 }
 
