@@ -75,7 +75,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             app.run_until(startup::shutdown_signal()).await
         }
         Command::Migrate => {
-            let db = talentpool_core::db::connect(&settings.database_url).await?;
+            let db = talentpool_core::db::connect_with(
+                &settings.database_url,
+                settings.database_max_connections,
+            )
+            .await?;
             startup::migrate(&db).await?;
             println!("migrations applied");
             Ok(())
@@ -84,14 +88,22 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
-            let db = talentpool_core::db::connect(&settings.database_url).await?;
+            let db = talentpool_core::db::connect_with(
+                &settings.database_url,
+                settings.database_max_connections,
+            )
+            .await?;
             startup::migrate(&db).await?;
             let id = talentpool_core::staff::create_admin(&db, &email, password).await?;
             println!("created administrator {email} (id {id})");
             Ok(())
         }
         Command::CreateApiToken { name } => {
-            let db = talentpool_core::db::connect(&settings.database_url).await?;
+            let db = talentpool_core::db::connect_with(
+                &settings.database_url,
+                settings.database_max_connections,
+            )
+            .await?;
             startup::migrate(&db).await?;
             let (id, token) = talentpool_core::api_tokens::create(&db, &name, None).await?;
             println!("created API token {name:?} (id {id}); it is shown only now:");
@@ -102,7 +114,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             if !settings.is_development() {
                 anyhow::bail!("seed refuses to run with APP_ENV=production");
             }
-            let db = talentpool_core::db::connect(&settings.database_url).await?;
+            let db = talentpool_core::db::connect_with(
+                &settings.database_url,
+                settings.database_max_connections,
+            )
+            .await?;
             startup::migrate(&db).await?;
             startup::bootstrap_development(&db).await?;
             let catalog = talentpool_core::professions::Catalog::load(&db).await?;

@@ -65,9 +65,12 @@ impl Application {
         role: Role,
         listener: Option<TcpListener>,
     ) -> anyhow::Result<Self> {
-        let db = talentpool_core::db::connect(&settings.database_url)
-            .await
-            .context("connecting to the database")?;
+        let db = talentpool_core::db::connect_with(
+            &settings.database_url,
+            settings.database_max_connections,
+        )
+        .await
+        .context("connecting to the database")?;
         migrate(&db).await?;
         if settings.is_development() {
             bootstrap_development(&db).await?;

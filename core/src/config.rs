@@ -32,6 +32,8 @@ pub struct Settings {
     pub newsletter_retry_secs: u32,
     /// A scheduled newsletter more late than this waits for a person.
     pub newsletter_max_late_minutes: u32,
+    /// PostgreSQL connections per process (SQLite uses a fixed small pool).
+    pub database_max_connections: u32,
     /// Where the SQLite file, CVs and the development secret live.
     pub data_dir: PathBuf,
     /// Public form submissions per IP and minute; 0 turns the limit off.
@@ -135,6 +137,11 @@ impl Settings {
                 .map_err(|_| Error::Config("NEWSLETTER_RETRY_SECS is out of range".into()))?,
             newsletter_max_late_minutes: u32::try_from(number("NEWSLETTER_MAX_LATE_MINUTES", 60)?)
                 .map_err(|_| Error::Config("NEWSLETTER_MAX_LATE_MINUTES is out of range".into()))?,
+            database_max_connections: u32::try_from(number(
+                "DATABASE_MAX_CONNECTIONS",
+                u64::from(crate::db::DEFAULT_PG_CONNECTIONS),
+            )?)
+            .map_err(|_| Error::Config("DATABASE_MAX_CONNECTIONS is out of range".into()))?,
             data_dir,
             signup_rate_per_minute: u32::try_from(number("SIGNUP_RATE_PER_MINUTE", 20)?)
                 .map_err(|_| Error::Config("SIGNUP_RATE_PER_MINUTE is out of range".into()))?,

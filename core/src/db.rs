@@ -9,9 +9,18 @@ use sea_orm::{
 
 use crate::Result;
 
+/// Connections per process to PostgreSQL unless `DATABASE_MAX_CONNECTIONS` says otherwise.
+pub const DEFAULT_PG_CONNECTIONS: u32 = 16;
+
 /// Connects with pool sizes and SQLite pragmas suited to a web app with in-process
 /// workers: WAL, `synchronous=NORMAL`, a busy timeout instead of "database is locked".
 pub async fn connect(url: &str) -> Result<DatabaseConnection> {
+    connect_with(url, DEFAULT_PG_CONNECTIONS).await
+}
+
+/// Like [`connect`], with at most `pg_max_connections` PostgreSQL connections (every
+/// process of the app has its own pool, and the server's `max_connections` is shared).
+pub async fn connect_with(url: &str, pg_max_connections: u32) -> Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url);
     options
         .sqlx_logging(false)
@@ -34,7 +43,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
                     .create_if_missing(true)
             });
     } else {
-        options.max_connections(32).min_connections(2);
+        options
+            .max_connections(pg_max_connections.max(2))
+            .min_connections(2);
     }
     Ok(Database::connect(options).await?)
 }

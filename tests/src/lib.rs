@@ -106,6 +106,8 @@ impl TestApp {
             ),
             ("SIGNUP_RATE_PER_MINUTE", "0".into()),
             ("JOB_POLL_MILLIS", "50".into()),
+            // Tests run side by side on one PostgreSQL server with 100 connections.
+            ("DATABASE_MAX_CONNECTIONS", "8".into()),
             (
                 "MAIL_FROM",
                 "Talent Pool Oslo <talentpool@region.test>".into(),
