@@ -1042,3 +1042,97 @@ async fn consent_text_versions(app: &TestApp) {
     );
 }
 db_test!(consent_text_versions);
+
+async fn staff_export_and_erase_a_candidate(app: &TestApp) {
+    create_staff(app).await;
+    assert_eq!(sign_in(app, EMAIL, PASSWORD).await.status(), 303);
+    assert_eq!(
+        api_sign_up(app, &api_body("erase@example.com"))
+            .await
+            .status(),
+        201
+    );
+    app.drain_jobs().await;
+    let id = app
+        .scalar("SELECT id FROM candidates WHERE email = 'erase@example.com'")
+        .await;
+    let page = app
+        .client
+        .get(app.url(&format!("/admin/candidates/{id}")))
+        .send()
+        .await
+        .expect("candidate page")
+        .text()
+        .await
+        .expect("body");
+    let csrf = attribute(&page, "input[name=authenticity_token]", "value").expect("csrf");
+    let export = app
+        .client
+        .get(app.url(&format!("/admin/candidates/{id}/export.json")))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(export.status(), 200);
+    assert!(
+        export.headers()["content-disposition"]
+            .to_str()
+            .expect("header")
+            .contains("attachment")
+    );
+    let export: serde_json::Value = export.json().await.expect("json");
+    assert_eq!(export["profile"]["email"], "erase@example.com");
+    // Erasing needs the box ticked and the form's token.
+    let erase = |fields: Vec<(&'static str, String)>| {
+        let url = app.url(&format!("/admin/candidates/{id}/erase"));
+        async move {
+            app.client
+                .post(url)
+                .form(&fields)
+                .send()
+                .await
+                .expect("erase")
+        }
+    };
+    assert_eq!(
+        erase(vec![("authenticity_token", csrf.clone())])
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        erase(vec![
+            ("confirm", "yes".into()),
+            ("authenticity_token", "forged".into())
+        ])
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(app.count("candidates").await, 1);
+    let erased = erase(vec![
+        ("confirm", "yes".into()),
+        ("authenticity_token", csrf.clone()),
+    ])
+    .await;
+    assert_eq!(erased.status(), 303);
+    assert_eq!(app.count("candidates").await, 0);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM erasures WHERE source = 'staff'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'candidate.erased' AND actor_kind = 'staff' AND subject_id = {id}")).await,
+        1
+    );
+    assert_eq!(
+        app.client
+            .get(app.url(&format!("/admin/candidates/{id}")))
+            .send()
+            .await
+            .expect("gone")
+            .status(),
+        404
+    );
+}
+db_test!(staff_export_and_erase_a_candidate);

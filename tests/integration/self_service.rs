@@ -700,3 +700,81 @@ async fn candidates_delete_their_own_data(app: &TestApp) {
     let _ = id;
 }
 db_test!(candidates_delete_their_own_data);
+
+async fn the_cv_is_replaced_and_deleted(app: &TestApp) {
+    let (id, link) = confirmed_candidate(app, "ada@example.com", "Ada Byron").await;
+    let path = format!("/me/{}", token_of(&link));
+    let (_, html) = page(app, &path).await;
+    let csrf = attribute(&html, "input[name=authenticity_token]", "value").expect("csrf");
+    assert!(html.contains("You have not given us a CV."));
+    let upload = |action: &'static str, file: Option<&'static [u8]>| {
+        let url = app.url(&format!("{path}/cv"));
+        let csrf = csrf.clone();
+        async move {
+            let mut form = reqwest::multipart::Form::new()
+                .text("authenticity_token", csrf)
+                .text("action", action);
+            if let Some(bytes) = file {
+                form = form.part(
+                    "cv",
+                    reqwest::multipart::Part::bytes(bytes.to_vec())
+                        .file_name("cv.pdf")
+                        .mime_str("application/pdf")
+                        .expect("mime"),
+                );
+            }
+            app.client
+                .post(url)
+                .multipart(form)
+                .send()
+                .await
+                .expect("POST cv")
+        }
+    };
+    let cv_key = || async {
+        talentpool_core::candidates::find(&app.db, id)
+            .await
+            .expect("find")
+            .expect("row")
+            .cv_key
+    };
+    let files = || std::fs::read_dir(app.settings.data_dir.join("files")).map_or(0, |d| d.count());
+    // Not a PDF, or no file: explained, nothing stored.
+    let bad = upload("replace", Some(b"GIF89a not a pdf")).await;
+    assert_eq!(bad.status(), 422);
+    assert_eq!(
+        attribute(&bad.text().await.expect("body"), "#cv", "aria-invalid").as_deref(),
+        Some("true")
+    );
+    assert_eq!(upload("replace", None).await.status(), 422);
+    assert_eq!(cv_key().await, None);
+    assert_eq!(upload("replace", Some(PDF)).await.status(), 303);
+    let first = cv_key().await.expect("a CV");
+    assert_eq!(files(), 1);
+    let (_, html) = page(app, &path).await;
+    assert!(html.contains("We hold a CV for you."));
+    let download = app
+        .client
+        .get(app.url(&format!("{path}/cv")))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.bytes().await.expect("bytes").as_ref(), PDF);
+    // Replacing keeps one file: the old one is deleted.
+    assert_eq!(upload("replace", Some(PDF)).await.status(), 303);
+    let second = cv_key().await.expect("a CV");
+    assert_ne!(first, second);
+    assert_eq!(files(), 1);
+    assert_eq!(upload("delete", None).await.status(), 303);
+    assert_eq!(cv_key().await, None);
+    assert_eq!(files(), 0);
+    let missing = app
+        .client
+        .get(app.url(&format!("{path}/cv")))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(missing.status(), 404);
+}
+db_test!(the_cv_is_replaced_and_deleted);
