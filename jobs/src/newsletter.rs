@@ -257,6 +257,7 @@ async fn send_newsletter(
     let lease_std = Duration::from_secs(u64::from(ctx.settings.newsletter_lease_secs));
     let idle = Duration::from_millis(ctx.settings.job_poll_millis.clamp(10, 1000));
     let mut checked = Instant::now();
+    let (mut claims, mut claim_total, mut claim_max) = (0u32, Duration::ZERO, Duration::ZERO);
     let result = async {
         loop {
             if shared.stop.is_cancelled() {
@@ -282,11 +283,24 @@ async fn send_newsletter(
             }
             let claimed_at = Instant::now();
             let claimed = delivery::claim(&ctx.db, id, worker, want, Utc::now(), lease).await?;
+            let took = claimed_at.elapsed();
+            if !claimed.is_empty() {
+                claims += 1;
+                claim_total += took;
+                claim_max = claim_max.max(took);
+            }
             if claimed.is_empty() {
                 if work_tx.capacity() == capacity
                     && newsletters::finish_if_done(&ctx.db, id, Utc::now()).await?
                 {
-                    tracing::info!(newsletter = id, "newsletter sent");
+                    tracing::info!(
+                        newsletter = id,
+                        claims,
+                        claim_ms_max = claim_max.as_secs_f64() * 1000.0,
+                        claim_ms_mean =
+                            claim_total.as_secs_f64() * 1000.0 / f64::from(claims.max(1)),
+                        "newsletter sent"
+                    );
                     break;
                 }
                 tokio::select! {
