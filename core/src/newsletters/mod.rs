@@ -355,6 +355,30 @@ pub async fn progress(db: &impl ConnectionTrait, id: i64) -> Result<Progress> {
     Ok(progress)
 }
 
+/// Why deliveries failed, most frequent first: `(reason, count)`.
+pub async fn failure_reasons(db: &impl ConnectionTrait, id: i64) -> Result<Vec<(String, i64)>> {
+    let backend = db.get_database_backend();
+    let p = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT COALESCE(last_error, '') AS reason, CAST(COUNT(*) AS BIGINT) AS n \
+                 FROM deliveries WHERE newsletter_id = {p} AND status = 'failed' \
+                 GROUP BY last_error ORDER BY n DESC LIMIT 20"
+            ),
+            [id.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "reason")?, row.try_get("", "n")?)))
+        .collect()
+}
+
 /// Deliveries of the newsletter sent since `since` (for the sending rate).
 pub async fn sent_since(db: &impl ConnectionTrait, id: i64, since: DateTime<Utc>) -> Result<u64> {
     Ok(delivery_entity::Entity::find()
