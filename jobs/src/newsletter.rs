@@ -255,7 +255,6 @@ async fn send_newsletter(
         .collect();
     let lease = chrono::Duration::seconds(i64::from(ctx.settings.newsletter_lease_secs));
     let lease_std = Duration::from_secs(u64::from(ctx.settings.newsletter_lease_secs));
-    let idle = Duration::from_millis(ctx.settings.job_poll_millis.clamp(10, 1000));
     let mut checked = Instant::now();
     let (mut claims, mut claim_total, mut claim_max) = (0u32, Duration::ZERO, Duration::ZERO);
     let result = async {
@@ -290,24 +289,14 @@ async fn send_newsletter(
                 claim_max = claim_max.max(took);
             }
             if claimed.is_empty() {
-                if work_tx.capacity() == capacity
-                    && newsletters::finish_if_done(&ctx.db, id, Utc::now()).await?
-                {
-                    tracing::info!(
-                        newsletter = id,
-                        claims,
-                        claim_ms_max = claim_max.as_secs_f64() * 1000.0,
-                        claim_ms_mean =
-                            claim_total.as_secs_f64() * 1000.0 / f64::from(claims.max(1)),
-                        "newsletter sent"
-                    );
-                    break;
+                if work_tx.capacity() < capacity {
+                    // The connections are still busy with what was claimed.
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    continue;
                 }
-                tokio::select! {
-                    () = tokio::time::sleep(idle) => {}
-                    () = shared.stop.cancelled() => break,
-                }
-                continue;
+                // Nothing to claim now (done, or retries and other workers' leases not
+                // yet due): end this round, so that other newsletters get their turn.
+                break;
             }
             let infos = delivery::recipients(&ctx.db, &claimed).await?;
             let mut skipped = Vec::new();
@@ -349,10 +338,27 @@ async fn send_newsletter(
     }
     drop(out_tx);
     let _ = writer.await;
-    if let Some(n) = newsletters::find(&ctx.db, id).await?
-        && newsletters::status_of(&n) == Status::Cancelled
+    if claims > 0 {
+        tracing::info!(
+            newsletter = id,
+            claims,
+            claim_ms_max = claim_max.as_secs_f64() * 1000.0,
+            claim_ms_mean = claim_total.as_secs_f64() * 1000.0 / f64::from(claims),
+            "delivery claims"
+        );
+    }
+    match newsletters::find(&ctx.db, id)
+        .await?
+        .as_ref()
+        .map(newsletters::status_of)
     {
-        newsletters::skip_cancelled(&ctx.db, id, Utc::now()).await?;
+        Some(Status::Cancelled) => newsletters::skip_cancelled(&ctx.db, id, Utc::now()).await?,
+        Some(Status::Sending) => {
+            if newsletters::finish_if_done(&ctx.db, id, Utc::now()).await? {
+                tracing::info!(newsletter = id, "newsletter sent");
+            }
+        }
+        _ => {}
     }
     result
 }
