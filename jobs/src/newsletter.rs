@@ -347,18 +347,16 @@ async fn send_newsletter(
             "delivery claims"
         );
     }
-    match newsletters::find(&ctx.db, id)
+    let status = newsletters::find(&ctx.db, id)
         .await?
         .as_ref()
-        .map(newsletters::status_of)
+        .map(newsletters::status_of);
+    if status == Some(Status::Cancelled) {
+        newsletters::skip_cancelled(&ctx.db, id, Utc::now()).await?;
+    } else if status == Some(Status::Sending)
+        && newsletters::finish_if_done(&ctx.db, id, Utc::now()).await?
     {
-        Some(Status::Cancelled) => newsletters::skip_cancelled(&ctx.db, id, Utc::now()).await?,
-        Some(Status::Sending) => {
-            if newsletters::finish_if_done(&ctx.db, id, Utc::now()).await? {
-                tracing::info!(newsletter = id, "newsletter sent");
-            }
-        }
-        _ => {}
+        tracing::info!(newsletter = id, "newsletter sent");
     }
     result
 }
