@@ -492,7 +492,12 @@ fn retry_at(shared: &Shared, attempts: i32) -> chrono::DateTime<Utc> {
 }
 
 /// Sends one delivery and classifies the result.
-async fn deliver(shared: &Shared, connection: &mut Option<Connection>, work: &Work) -> Outcome {
+async fn deliver(
+    shared: &Shared,
+    connection: &mut Option<Connection>,
+    work: &Work,
+    built: Result<(Message, String), String>,
+) -> Outcome {
     let id = work.claimed.id;
     let temporary = |error: String| {
         if work.claimed.attempts >= MAX_ATTEMPTS {
@@ -509,7 +514,7 @@ async fn deliver(shared: &Shared, connection: &mut Option<Connection>, work: &Wo
             }
         }
     };
-    let (message, _message_id) = match build(shared, work) {
+    let (message, _message_id) = match built {
         Ok(built) => built,
         Err(error) => {
             return Outcome::Failed {
@@ -577,6 +582,8 @@ async fn connection(
     outcomes: mpsc::Sender<Reply>,
 ) {
     let mut connection: Option<Connection> = None;
+    // The acknowledgement of the last message sent: the next one goes out only after it.
+    let mut pending: Option<oneshot::Receiver<()>> = None;
     loop {
         let next = work.lock().await.recv().await;
         let Some(item) = next else { break };
@@ -598,20 +605,28 @@ async fn connection(
                 .await;
             continue;
         }
+        // Render while the previous outcome is being committed.
+        let built = build(&shared, &item);
+        // Durable before the next message: the bound on duplicates after a crash.
+        if let Some(acked) = pending.take()
+            && acked.await.is_err()
+        {
+            break;
+        }
         if Instant::now() + LEASE_MARGIN >= item.lease_ends {
             // Too late to start: another worker may take it over now. It stays
             // `sending` and is claimed again once its lease has run out.
             continue;
         }
-        let outcome = deliver(&shared, &mut connection, &item).await;
+        let outcome = deliver(&shared, &mut connection, &item, built).await;
         let (ack, acked) = oneshot::channel();
         if outcomes.send((outcome, Some(ack))).await.is_err() {
             break;
         }
-        // Durable before the next message: the bound on duplicates after a crash.
-        if acked.await.is_err() {
-            break;
-        }
+        pending = Some(acked);
+    }
+    if let Some(acked) = pending {
+        let _ = acked.await;
     }
     if let Some(Connection::Smtp(mut smtp)) = connection {
         let _ = smtp.quit().await;
