@@ -104,7 +104,7 @@ start_app() { # start_app URL RATE LOGFILE
 }
 
 api() { # api METHOD PATH [BODY]
-  curl -fsS -X "$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  curl -sS --fail-with-body -X "$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
     ${3:+--data "$3"} "$APP_URL$2"
 }
 
