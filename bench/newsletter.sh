@@ -108,7 +108,7 @@ api() { # api METHOD PATH [BODY]
     ${3:+--data "$3"} "$APP_URL$2"
 }
 
-# send_and_wait FILTER_JSON → prints "recipients seconds"
+# send_and_wait FILTER_JSON → prints "sent seconds newsletter_id"
 send_and_wait() {
   local segment id body t0 t1 view status
   segment=$(api POST /api/v1/segments "{\"name\":\"bench $RANDOM\",\"filter\":$1}" | json 'd["id"]')
@@ -124,8 +124,7 @@ send_and_wait() {
     sleep 0.2
   done
   t1=$(date +%s.%N)
-  LAST_ID=$id
-  echo "$(json 'd["sent"]' <<<"$view") $(python3 -c "print(f'{$t1-$t0:.2f}')")"
+  echo "$(json 'd["sent"]' <<<"$view") $(python3 -c "print(f'{$t1-$t0:.2f}')") $id"
 }
 
 RESULTS=()
@@ -149,7 +148,7 @@ for db in $DBS; do
 
   log "$db: sending to $N recipients, no rate limit, $CONC connections"
   start_app "$URL" 0 "$WORK/app-$db.log"
-  read -r sent secs < <(send_and_wait '{}')
+  read -r sent secs _ < <(send_and_wait '{}')
   rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$APP_PID/status")
   # The longest claim of any round, and the mean of the round with the most claims.
   read -r claim claim_mean < <(grep -o 'claims=[0-9]* claim_ms_max=[0-9.]* claim_ms_mean=[0-9.]*' "$WORK/app-$db.log" |
@@ -166,7 +165,7 @@ for db in $DBS; do
 
   log "$db: with SEND_RATE_PER_SEC=$RATE (candidates resident in Norway)"
   start_app "$URL" "$RATE" "$WORK/app-$db-rate.log"
-  read -r rsent rsecs < <(send_and_wait '{"residence_country":"NO"}')
+  read -r rsent rsecs LAST_ID < <(send_and_wait '{"residence_country":"NO"}')
   stop_app
   if [[ $db == postgres ]]; then
     span=$(sql "$db" "$URL" "SELECT EXTRACT(EPOCH FROM max(sent_at) - min(sent_at)) FROM deliveries WHERE newsletter_id = $LAST_ID")

@@ -165,9 +165,12 @@ pub async fn run(ctx: JobContext, shutdown: CancellationToken) {
         }
     };
     let limiter = NonZeroU32::new(ctx.settings.send_rate_per_sec).map(|rate| {
-        // A smooth limit: one message every 1/rate seconds, no bursts.
+        // A smooth limit: one message every 1/rate seconds, with a burst of at most 20 ms
+        // worth of messages, so that timer granularity (1 ms) cannot hold the rate below
+        // the limit; never "N at once, then sleep a second".
+        let burst = NonZeroU32::new(rate.get() / 50).unwrap_or(NonZeroU32::MIN);
         Arc::new(RateLimiter::direct(
-            Quota::per_second(rate).allow_burst(NonZeroU32::MIN),
+            Quota::per_second(rate).allow_burst(burst),
         ))
     });
     let poll = Duration::from_millis(ctx.settings.job_poll_millis.clamp(10, 1000));
