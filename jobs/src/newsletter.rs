@@ -194,6 +194,7 @@ async fn tick(
 ) -> Result<(), crate::Error> {
     let max_late = chrono::Duration::minutes(i64::from(ctx.settings.newsletter_max_late_minutes));
     newsletters::start_due(&ctx.db, Utc::now(), max_late).await?;
+    newsletters::sweep_cancelled(&ctx.db, Utc::now()).await?;
     for newsletter in newsletters::unfrozen(&ctx.db).await? {
         newsletters::freeze(&ctx.db, &newsletter, Utc::now()).await?;
     }

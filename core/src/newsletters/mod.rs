@@ -625,6 +625,30 @@ pub async fn skip_cancelled(db: &impl ConnectionTrait, id: i64, now: DateTime<Ut
     Ok(())
 }
 
+/// Skips what a crashed worker left claimed in cancelled newsletters, once its lease has
+/// run out (run by every sender on each round).
+pub async fn sweep_cancelled(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<()> {
+    use delivery_entity::Column as D;
+    delivery_entity::Entity::update_many()
+        .col_expr(D::Status, Expr::value("skipped"))
+        .col_expr(D::LastError, Expr::value("cancelled"))
+        .col_expr(D::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+        .filter(D::Status.eq("sending"))
+        .filter(D::LeaseUntil.lt(now))
+        .filter(
+            D::NewsletterId.in_subquery(
+                Query::select()
+                    .column(newsletter::Column::Id)
+                    .from(newsletter::Entity)
+                    .and_where(newsletter::Column::Status.eq(Status::Cancelled.as_str()))
+                    .take(),
+            ),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// A time entered in the secretariat's time zone (`2026-12-01T09:00`), or with an
 /// explicit offset (RFC 3339).
 pub fn parse_send_at(raw: &str) -> Option<DateTime<Utc>> {
