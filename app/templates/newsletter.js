@@ -5,6 +5,8 @@
   if (!section) { return; }
   var url = section.getAttribute("data-progress-url");
   var finished = ["done", "cancelled", "draft"];
+  var statusField = section.querySelector("[data-field=status]");
+  var initial = statusField ? statusField.textContent.trim() : "";
   function show(data) {
     section.querySelectorAll("[data-field]").forEach(function (el) {
       var key = el.getAttribute("data-field");
@@ -22,6 +24,11 @@
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
+        if (data && data.status !== initial) {
+          // A new state has other buttons (resume, …): load the page again.
+          window.location.reload();
+          return;
+        }
         if (data) { show(data); }
         if (!data || finished.indexOf(data.status) === -1) { setTimeout(poll, 1000); }
       })

@@ -165,9 +165,12 @@ pub async fn run(ctx: JobContext, shutdown: CancellationToken) {
         }
     };
     let limiter = NonZeroU32::new(ctx.settings.send_rate_per_sec).map(|rate| {
-        // A smooth limit: one message every 1/rate seconds, no bursts.
+        // A smooth limit: one message every 1/rate seconds, with a burst of at most 20 ms
+        // worth of messages, so that timer granularity (1 ms) cannot hold the rate below
+        // the limit; never "N at once, then sleep a second".
+        let burst = NonZeroU32::new(rate.get() / 50).unwrap_or(NonZeroU32::MIN);
         Arc::new(RateLimiter::direct(
-            Quota::per_second(rate).allow_burst(NonZeroU32::MIN),
+            Quota::per_second(rate).allow_burst(burst),
         ))
     });
     let poll = Duration::from_millis(ctx.settings.job_poll_millis.clamp(10, 1000));
@@ -191,6 +194,7 @@ async fn tick(
 ) -> Result<(), crate::Error> {
     let max_late = chrono::Duration::minutes(i64::from(ctx.settings.newsletter_max_late_minutes));
     newsletters::start_due(&ctx.db, Utc::now(), max_late).await?;
+    newsletters::sweep_cancelled(&ctx.db, Utc::now()).await?;
     for newsletter in newsletters::unfrozen(&ctx.db).await? {
         newsletters::freeze(&ctx.db, &newsletter, Utc::now()).await?;
     }
@@ -255,8 +259,8 @@ async fn send_newsletter(
         .collect();
     let lease = chrono::Duration::seconds(i64::from(ctx.settings.newsletter_lease_secs));
     let lease_std = Duration::from_secs(u64::from(ctx.settings.newsletter_lease_secs));
-    let idle = Duration::from_millis(ctx.settings.job_poll_millis.clamp(10, 1000));
     let mut checked = Instant::now();
+    let (mut claims, mut claim_total, mut claim_max) = (0u32, Duration::ZERO, Duration::ZERO);
     let result = async {
         loop {
             if shared.stop.is_cancelled() {
@@ -282,18 +286,21 @@ async fn send_newsletter(
             }
             let claimed_at = Instant::now();
             let claimed = delivery::claim(&ctx.db, id, worker, want, Utc::now(), lease).await?;
+            let took = claimed_at.elapsed();
+            if !claimed.is_empty() {
+                claims += 1;
+                claim_total += took;
+                claim_max = claim_max.max(took);
+            }
             if claimed.is_empty() {
-                if work_tx.capacity() == capacity
-                    && newsletters::finish_if_done(&ctx.db, id, Utc::now()).await?
-                {
-                    tracing::info!(newsletter = id, "newsletter sent");
-                    break;
+                if work_tx.capacity() < capacity {
+                    // The connections are still busy with what was claimed.
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    continue;
                 }
-                tokio::select! {
-                    () = tokio::time::sleep(idle) => {}
-                    () = shared.stop.cancelled() => break,
-                }
-                continue;
+                // Nothing to claim now (done, or retries and other workers' leases not
+                // yet due): end this round, so that other newsletters get their turn.
+                break;
             }
             let infos = delivery::recipients(&ctx.db, &claimed).await?;
             let mut skipped = Vec::new();
@@ -335,10 +342,25 @@ async fn send_newsletter(
     }
     drop(out_tx);
     let _ = writer.await;
-    if let Some(n) = newsletters::find(&ctx.db, id).await?
-        && newsletters::status_of(&n) == Status::Cancelled
-    {
+    if claims > 0 {
+        tracing::info!(
+            newsletter = id,
+            claims,
+            claim_ms_max = claim_max.as_secs_f64() * 1000.0,
+            claim_ms_mean = claim_total.as_secs_f64() * 1000.0 / f64::from(claims),
+            "delivery claims"
+        );
+    }
+    let status = newsletters::find(&ctx.db, id)
+        .await?
+        .as_ref()
+        .map(newsletters::status_of);
+    if status == Some(Status::Cancelled) {
         newsletters::skip_cancelled(&ctx.db, id, Utc::now()).await?;
+    } else if status == Some(Status::Sending)
+        && newsletters::finish_if_done(&ctx.db, id, Utc::now()).await?
+    {
+        tracing::info!(newsletter = id, "newsletter sent");
     }
     result
 }
@@ -474,7 +496,12 @@ fn retry_at(shared: &Shared, attempts: i32) -> chrono::DateTime<Utc> {
 }
 
 /// Sends one delivery and classifies the result.
-async fn deliver(shared: &Shared, connection: &mut Option<Connection>, work: &Work) -> Outcome {
+async fn deliver(
+    shared: &Shared,
+    connection: &mut Option<Connection>,
+    work: &Work,
+    built: Result<(Message, String), String>,
+) -> Outcome {
     let id = work.claimed.id;
     let temporary = |error: String| {
         if work.claimed.attempts >= MAX_ATTEMPTS {
@@ -491,7 +518,7 @@ async fn deliver(shared: &Shared, connection: &mut Option<Connection>, work: &Wo
             }
         }
     };
-    let (message, _message_id) = match build(shared, work) {
+    let (message, _message_id) = match built {
         Ok(built) => built,
         Err(error) => {
             return Outcome::Failed {
@@ -559,6 +586,8 @@ async fn connection(
     outcomes: mpsc::Sender<Reply>,
 ) {
     let mut connection: Option<Connection> = None;
+    // The acknowledgement of the last message sent: the next one goes out only after it.
+    let mut pending: Option<oneshot::Receiver<()>> = None;
     loop {
         let next = work.lock().await.recv().await;
         let Some(item) = next else { break };
@@ -580,20 +609,28 @@ async fn connection(
                 .await;
             continue;
         }
+        // Render while the previous outcome is being committed.
+        let built = build(&shared, &item);
+        // Durable before the next message: the bound on duplicates after a crash.
+        if let Some(acked) = pending.take()
+            && acked.await.is_err()
+        {
+            break;
+        }
         if Instant::now() + LEASE_MARGIN >= item.lease_ends {
             // Too late to start: another worker may take it over now. It stays
             // `sending` and is claimed again once its lease has run out.
             continue;
         }
-        let outcome = deliver(&shared, &mut connection, &item).await;
+        let outcome = deliver(&shared, &mut connection, &item, built).await;
         let (ack, acked) = oneshot::channel();
         if outcomes.send((outcome, Some(ack))).await.is_err() {
             break;
         }
-        // Durable before the next message: the bound on duplicates after a crash.
-        if acked.await.is_err() {
-            break;
-        }
+        pending = Some(acked);
+    }
+    if let Some(acked) = pending {
+        let _ = acked.await;
     }
     if let Some(Connection::Smtp(mut smtp)) = connection {
         let _ = smtp.quit().await;

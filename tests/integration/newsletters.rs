@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, EntityTrait};
+use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use talentpool_core::{
     audit::Actor,
@@ -160,15 +160,16 @@ async fn segment_gets_exactly_one_copy_each(app: &TestApp) {
         "the count shown before sending: {draft}"
     );
 
-    let (status, sending) = api(
-        app,
-        &token,
-        "POST",
-        &format!("/api/v1/newsletters/{id}/send"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{sending}");
+    // An empty body with a JSON content type, as many clients send it, means "now".
+    let sending = app
+        .client
+        .post(app.url(&format!("/api/v1/newsletters/{id}/send")))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(sending.status(), 200);
     let done = wait_for_status(app, &token, id, "done").await;
     assert_eq!(
         (
@@ -550,6 +551,48 @@ async fn pause_resume_and_cancel(app: &TestApp) {
         "{after}"
     );
     assert_eq!(app.smtp.messages().await.len() as i64, 30 + sent);
+
+    // A delivery left claimed by a worker that died after the cancel is skipped once its
+    // lease has run out.
+    app.execute(&format!(
+        "UPDATE deliveries SET status = 'sending', lease_until = NULL WHERE id = \
+         (SELECT MIN(id) FROM deliveries WHERE newsletter_id = {second} AND status = 'skipped')"
+    ))
+    .await;
+    let expired = Utc::now() - chrono::Duration::seconds(1);
+    talentpool_core::entities::delivery::Entity::update_many()
+        .col_expr(
+            talentpool_core::entities::delivery::Column::LeaseUntil,
+            sea_orm::sea_query::Expr::value(Some(expired)),
+        )
+        .filter(sea_orm::ColumnTrait::eq(
+            &talentpool_core::entities::delivery::Column::Status,
+            "sending",
+        ))
+        .exec(&app.db)
+        .await
+        .expect("expire the lease");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app
+        .scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM deliveries WHERE status = 'sending'")
+        .await
+        > 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the orphaned delivery was not skipped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, after) = api(
+        app,
+        &token,
+        "GET",
+        &format!("/api/v1/newsletters/{second}"),
+        None,
+    )
+    .await;
+    assert_eq!(after["queued"], 0, "{after}");
 }
 db_test!(pause_resume_and_cancel, [("SEND_RATE_PER_SEC", 20)]);
 

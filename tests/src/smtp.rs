@@ -108,16 +108,35 @@ pub struct SmtpSink {
     messages: Arc<Mutex<Vec<Received>>>,
     arrived: Arc<Notify>,
     rules: Arc<StdMutex<Rules>>,
+    /// Benchmarks count messages without keeping them.
+    count_only: bool,
+    accepted: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SmtpSink {
     pub async fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on("127.0.0.1:0", false).await
+    }
+
+    /// A sink on `addr` that counts messages but does not keep them (for benchmarks).
+    pub async fn start_counting(addr: &str) -> std::io::Result<Self> {
+        Self::start_on(addr, true).await
+    }
+
+    /// Messages accepted so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn start_on(addr: &str, count_only: bool) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
         let sink = Self {
             port: listener.local_addr()?.port(),
             messages: Arc::default(),
             arrived: Arc::default(),
             rules: Arc::default(),
+            count_only,
+            accepted: Arc::default(),
         };
         let handle = sink.clone();
         tokio::spawn(async move {
@@ -286,12 +305,18 @@ impl SmtpSink {
                     // The message is lost with the connection: the sender cannot know.
                     return Ok(());
                 }
-                self.messages.lock().await.push(Received {
-                    from: from.clone(),
-                    to: std::mem::take(&mut to),
-                    raw,
-                });
-                self.arrived.notify_waiters();
+                self.accepted
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if self.count_only {
+                    to.clear();
+                } else {
+                    self.messages.lock().await.push(Received {
+                        from: from.clone(),
+                        to: std::mem::take(&mut to),
+                        raw,
+                    });
+                    self.arrived.notify_waiters();
+                }
                 write.write_all(b"250 OK queued\r\n").await?;
             } else if upper == "RSET" || upper == "NOOP" {
                 write.write_all(b"250 OK\r\n").await?;

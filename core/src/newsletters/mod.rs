@@ -355,6 +355,30 @@ pub async fn progress(db: &impl ConnectionTrait, id: i64) -> Result<Progress> {
     Ok(progress)
 }
 
+/// Why deliveries failed, most frequent first: `(reason, count)`.
+pub async fn failure_reasons(db: &impl ConnectionTrait, id: i64) -> Result<Vec<(String, i64)>> {
+    let backend = db.get_database_backend();
+    let p = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT COALESCE(last_error, '') AS reason, CAST(COUNT(*) AS BIGINT) AS n \
+                 FROM deliveries WHERE newsletter_id = {p} AND status = 'failed' \
+                 GROUP BY last_error ORDER BY n DESC LIMIT 20"
+            ),
+            [id.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "reason")?, row.try_get("", "n")?)))
+        .collect()
+}
+
 /// Deliveries of the newsletter sent since `since` (for the sending rate).
 pub async fn sent_since(db: &impl ConnectionTrait, id: i64, since: DateTime<Utc>) -> Result<u64> {
     Ok(delivery_entity::Entity::find()
@@ -594,6 +618,30 @@ pub async fn skip_cancelled(db: &impl ConnectionTrait, id: i64, now: DateTime<Ut
                 Condition::all()
                     .add(D::Status.eq("sending"))
                     .add(D::LeaseUntil.lt(now)),
+            ),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Skips what a crashed worker left claimed in cancelled newsletters, once its lease has
+/// run out (run by every sender on each round).
+pub async fn sweep_cancelled(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<()> {
+    use delivery_entity::Column as D;
+    delivery_entity::Entity::update_many()
+        .col_expr(D::Status, Expr::value("skipped"))
+        .col_expr(D::LastError, Expr::value("cancelled"))
+        .col_expr(D::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+        .filter(D::Status.eq("sending"))
+        .filter(D::LeaseUntil.lt(now))
+        .filter(
+            D::NewsletterId.in_subquery(
+                Query::select()
+                    .column(newsletter::Column::Id)
+                    .from(newsletter::Entity)
+                    .and_where(newsletter::Column::Status.eq(Status::Cancelled.as_str()))
+                    .take(),
             ),
         )
         .exec(db)

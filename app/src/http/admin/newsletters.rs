@@ -226,6 +226,11 @@ pub async fn show(
         Err(e) => (None, Some(e.to_string())),
     };
     let send_at_local = n.send_at.map(newsletters::local_time);
+    let failures: Vec<_> = newsletters::failure_reasons(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|(reason, count)| json!({ "reason": reason, "count": count }))
+        .collect();
     let view: NewsletterView = view(&state, n).await?;
     let notice = match query.notice.as_deref() {
         Some("test") => Some("The test was sent to your address."),
@@ -237,7 +242,7 @@ pub async fn show(
         context! {
             staff_email => &staff.0.email, csrf_token => csrf::token(&csrf)?,
             n => views::value(&view), preview => views::value(&preview), preview_error,
-            candidate, send_at_local, notice,
+            candidate, send_at_local, notice, failures => views::value(&failures),
         },
     )?;
     Ok((csrf, page).into_response())

@@ -3,6 +3,7 @@
 
 use axum::{
     Json,
+    body::Bytes,
     extract::{Path, State, rejection::JsonRejection},
     http::StatusCode,
 };
@@ -186,9 +187,21 @@ pub async fn send(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<i64>,
-    body: Option<Json<SendRequest>>,
+    body: Bytes,
 ) -> Result<Json<NewsletterView>, Problem> {
-    let request = body.map(|Json(b)| b).unwrap_or_default();
+    // The body is optional: empty (whatever the Content-Type) means "now".
+    let request: SendRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        SendRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid input",
+            )
+            .detail(e.to_string())
+        })?
+    };
     let send_at = match request
         .send_at
         .as_deref()
