@@ -450,6 +450,14 @@ fn build(shared: &Shared, work: &Work) -> Result<(Message, String), String> {
             full_name: work.info.full_name.clone(),
             campaign_title: work.info.campaign_title.clone(),
             unsubscribe_url: unsubscribe_url.clone(),
+            self_service_url: settings.url(&format!(
+                "/me/{}",
+                talentpool_core::tokens::sign_self_service(
+                    candidate_id,
+                    chrono::Utc::now() + chrono::Duration::days(settings.self_service_link_days),
+                    &settings.secret_key,
+                )
+            )),
         })
         .map_err(|e| format!("template: {e}"))?;
     let to: Mailbox = work

@@ -223,6 +223,11 @@ async fn segment_gets_exactly_one_copy_each(app: &TestApp) {
         assert!(message.text().contains(&format!("Hello Member{i},")));
         assert!(message.html().contains(&format!("Member{i}")));
         assert!(message.text().contains("Unsubscribe with one click:"));
+        // Like every email to a candidate, it carries the personal link to their page.
+        let me = message.link(&app.url("/me/")).expect("personal link");
+        let page = app.client.get(&me).send().await.expect("own page");
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.expect("body").contains(email.as_str()));
     }
     for nobody in [
         "unconfirmed@example.org",

@@ -444,9 +444,21 @@ pub async fn render_for(
         full_name: info.full_name,
         campaign_title: info.campaign_title,
         unsubscribe_url: unsubscribe_url(candidate_id),
+        self_service_url: format!(
+            "{base_url}/me/{}",
+            crate::tokens::sign_self_service(
+                candidate_id,
+                chrono::Utc::now() + chrono::Duration::days(SELF_SERVICE_PREVIEW_DAYS),
+                secret_key
+            )
+        ),
     })?;
     Ok(Some((Some(candidate.email), rendered)))
 }
+
+/// A preview or test message's personal link works this long (sent messages use
+/// `SELF_SERVICE_LINK_DAYS`).
+const SELF_SERVICE_PREVIEW_DAYS: i64 = 1;
 
 /// Why a state change was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,6 +22,7 @@ pub const VARIABLES: &[&str] = &[
     "campaign.title",
     "unsubscribe_url",
     "privacy_url",
+    "self_service_url",
 ];
 
 /// Functions minijinja provides that are harmless in a newsletter.
@@ -53,6 +54,8 @@ pub struct Recipient {
     pub full_name: String,
     pub campaign_title: String,
     pub unsubscribe_url: String,
+    /// The personal link to the candidate's own page (every email to a candidate has one).
+    pub self_service_url: String,
 }
 
 impl Recipient {
@@ -62,6 +65,7 @@ impl Recipient {
             full_name: "Ada Lovelace".into(),
             campaign_title: "Software developers for the Oslo region".into(),
             unsubscribe_url,
+            self_service_url: "https://example.invalid/me/sample".into(),
         }
     }
 }
@@ -196,6 +200,7 @@ impl NewsletterTemplate {
             campaign => context! { title => &recipient.campaign_title },
             unsubscribe_url => &recipient.unsubscribe_url,
             privacy_url => &self.privacy_url,
+            self_service_url => &recipient.self_service_url,
         })
     }
 
@@ -215,6 +220,7 @@ impl NewsletterTemplate {
                 body_html => markdown::to_html(&body),
                 unsubscribe_url => &recipient.unsubscribe_url,
                 privacy_url => &self.privacy_url,
+                self_service_url => &recipient.self_service_url,
             },
         )?;
         let text = templates::render_named(
@@ -224,6 +230,7 @@ impl NewsletterTemplate {
                 body_text => body.trim(),
                 unsubscribe_url => &recipient.unsubscribe_url,
                 privacy_url => &self.privacy_url,
+                self_service_url => &recipient.self_service_url,
             },
         )?;
         if subject.is_empty() {
@@ -258,6 +265,7 @@ mod tests {
                 full_name: "Ola N".into(),
                 campaign_title: "Devs".into(),
                 unsubscribe_url: "http://x/u/t".into(),
+                self_service_url: "http://x/me/t".into(),
             })
             .expect("renders");
         assert_eq!(r.subject, "News for <Ola>");
