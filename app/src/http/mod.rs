@@ -13,6 +13,7 @@ pub mod me;
 pub mod pages;
 pub mod portal;
 pub mod problem;
+pub mod sign_in;
 pub mod unsubscribe;
 
 use std::{sync::Arc, time::Duration};

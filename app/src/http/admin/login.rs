@@ -15,11 +15,11 @@ use talentpool_core::{audit, staff};
 use tower_sessions::Session;
 
 use super::{STAFF_KEY, Staff};
-use crate::http::csrf;
-use crate::{
-    http::{client_ip::ClientIp, error::Error},
-    state::AppState,
+use crate::http::{
+    csrf,
+    sign_in::{self, CsrfOnly, LoginForm, NextQuery},
 };
+use crate::{http::error::Error, state::AppState};
 
 /// Only local paths are followed after login (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
@@ -29,11 +29,6 @@ fn safe_next(next: Option<&str>) -> String {
         }
         _ => "/admin".to_owned(),
     }
-}
-
-#[derive(Deserialize)]
-pub struct NextQuery {
-    next: Option<String>,
 }
 
 pub async fn form(
@@ -48,18 +43,6 @@ pub async fn form(
     Ok((csrf, page).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct LoginForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    next: Option<String>,
-    #[serde(default)]
-    authenticity_token: String,
-}
-
 pub async fn submit(
     State(state): State<AppState>,
     csrf: CsrfToken,
@@ -70,60 +53,34 @@ pub async fn submit(
 ) -> Result<Response, Error> {
     csrf::verify(&csrf, &form.authenticity_token)?;
     let next = safe_next(form.next.as_deref());
-    let ip = ClientIp {
-        trusted_header: state.settings.client_ip_header.clone(),
-    }
-    .from_parts(&headers, Some(peer));
-    let account = form.email.trim().to_lowercase();
-    let throttled = state.login_limits.by_account.check_key(&account).is_err()
-        || ip.is_some_and(|ip| state.login_limits.by_ip.check_key(&ip).is_err());
-    let render_error = |status: StatusCode, message: &str| -> Result<Response, Error> {
-        let page = state.views.render(
+    let problem = |status, message| {
+        sign_in::render_problem(
+            &state,
+            &csrf,
             "admin_login.html",
-            context! { csrf_token => csrf::token(&csrf)?, next => next.clone(), email => form.email.clone(), error => message },
-        )?;
-        Ok((status, csrf.clone(), page).into_response())
+            &form,
+            &next,
+            status,
+            message,
+        )
     };
-    if throttled {
-        tracing::warn!(ip = ?ip, "login throttled");
-        return render_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many sign-in attempts. Wait a while and try again.",
-        );
+    if sign_in::throttled(&state, &headers, peer, &form.email.trim().to_lowercase()) {
+        return problem(StatusCode::TOO_MANY_REQUESTS, sign_in::THROTTLED);
     }
-    match staff::authenticate(&state.db, &form.email, &form.password).await? {
-        Some(user) => {
-            // A new session id at login: a session fixed before login is worthless.
-            session
-                .cycle_id()
-                .await
-                .map_err(|e| Error::Unexpected(anyhow::anyhow!("session: {e}")))?;
-            session
-                .insert(STAFF_KEY, user.id)
-                .await
-                .map_err(|e| Error::Unexpected(anyhow::anyhow!("session: {e}")))?;
-            audit::record(
-                &state.db,
-                audit::Actor::Staff(user.id),
-                "staff.login",
-                "staff",
-                Some(user.id),
-                None,
-            )
-            .await?;
-            Ok(Redirect::to(&next).into_response())
-        }
-        None => render_error(
-            StatusCode::UNAUTHORIZED,
-            "The email address or password is not right.",
-        ),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    authenticity_token: String,
+    let Some(user) = staff::authenticate(&state.db, &form.email, &form.password).await? else {
+        return problem(StatusCode::UNAUTHORIZED, sign_in::WRONG);
+    };
+    sign_in::begin(&session, STAFF_KEY, user.id).await?;
+    audit::record(
+        &state.db,
+        audit::Actor::Staff(user.id),
+        "staff.login",
+        "staff",
+        Some(user.id),
+        None,
+    )
+    .await?;
+    Ok(Redirect::to(&next).into_response())
 }
 
 pub async fn logout(
@@ -131,12 +88,7 @@ pub async fn logout(
     session: Session,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, Error> {
-    csrf::verify(&csrf, &form.authenticity_token)?;
-    session
-        .flush()
-        .await
-        .map_err(|e| Error::Unexpected(anyhow::anyhow!("session: {e}")))?;
-    Ok(Redirect::to("/admin/login").into_response())
+    sign_in::end(&csrf, &session, &form, "/admin/login").await
 }
 
 pub async fn password_form(

@@ -21,7 +21,11 @@ use tower_sessions::Session;
 
 use super::{PortalSession, USER_KEY};
 use crate::{
-    http::{client_ip::ClientIp, csrf, error::Error},
+    http::{
+        csrf,
+        error::Error,
+        sign_in::{self, CsrfOnly, LoginForm, NextQuery},
+    },
     state::AppState,
 };
 
@@ -39,15 +43,6 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn session_error(e: impl std::fmt::Display) -> Error {
-    Error::Unexpected(anyhow::anyhow!("session: {e}"))
-}
-
-#[derive(Deserialize)]
-pub struct NextQuery {
-    next: Option<String>,
-}
-
 pub async fn form(
     State(state): State<AppState>,
     csrf: CsrfToken,
@@ -60,18 +55,6 @@ pub async fn form(
     Ok((csrf, page).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct LoginForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    next: Option<String>,
-    #[serde(default)]
-    authenticity_token: String,
-}
-
 pub async fn submit(
     State(state): State<AppState>,
     csrf: CsrfToken,
@@ -82,62 +65,42 @@ pub async fn submit(
 ) -> Result<Response, Error> {
     csrf::verify(&csrf, &form.authenticity_token)?;
     let next = safe_next(form.next.as_deref());
-    let ip = ClientIp {
-        trusted_header: state.settings.client_ip_header.clone(),
-    }
-    .from_parts(&headers, Some(peer));
-    let account = format!("portal:{}", form.email.trim().to_lowercase());
-    let throttled = state.login_limits.by_account.check_key(&account).is_err()
-        || ip.is_some_and(|ip| state.login_limits.by_ip.check_key(&ip).is_err());
-    let render_error = |status: StatusCode, message: &str| -> Result<Response, Error> {
-        let page = state.views.render(
+    let problem = |status, message| {
+        sign_in::render_problem(
+            &state,
+            &csrf,
             "portal_login.html",
-            context! { csrf_token => csrf::token(&csrf)?, next => next.clone(), email => form.email.clone(), error => message },
-        )?;
-        Ok((status, csrf.clone(), page).into_response())
+            &form,
+            &next,
+            status,
+            message,
+        )
     };
-    if throttled {
-        tracing::warn!(ip = ?ip, "portal login throttled");
-        return render_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many sign-in attempts. Wait a while and try again.",
-        );
+    let account = format!("portal:{}", form.email.trim().to_lowercase());
+    if sign_in::throttled(&state, &headers, peer, &account) {
+        return problem(StatusCode::TOO_MANY_REQUESTS, sign_in::THROTTLED);
     }
-    match company_users::authenticate(&state.db, &form.email, &form.password).await? {
-        Some((user, company)) => {
-            // A new session id at sign-in: a session fixed before is worthless.
-            session.cycle_id().await.map_err(session_error)?;
-            session
-                .insert(USER_KEY, user.id)
-                .await
-                .map_err(session_error)?;
-            audit::record(
-                &state.db,
-                audit::Actor::CompanyUser(user.id),
-                "company_user.login",
-                "company",
-                Some(company.id),
-                None,
-            )
-            .await?;
-            let to = if company_users::has_accepted_terms(&user) {
-                next
-            } else {
-                "/portal/terms".to_owned()
-            };
-            Ok(Redirect::to(&to).into_response())
-        }
-        None => render_error(
-            StatusCode::UNAUTHORIZED,
-            "The email address or password is not right.",
-        ),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    authenticity_token: String,
+    let Some((user, company)) =
+        company_users::authenticate(&state.db, &form.email, &form.password).await?
+    else {
+        return problem(StatusCode::UNAUTHORIZED, sign_in::WRONG);
+    };
+    sign_in::begin(&session, USER_KEY, user.id).await?;
+    audit::record(
+        &state.db,
+        audit::Actor::CompanyUser(user.id),
+        "company_user.login",
+        "company",
+        Some(company.id),
+        None,
+    )
+    .await?;
+    let to = if company_users::has_accepted_terms(&user) {
+        next
+    } else {
+        "/portal/terms".to_owned()
+    };
+    Ok(Redirect::to(&to).into_response())
 }
 
 pub async fn logout(
@@ -145,9 +108,7 @@ pub async fn logout(
     session: Session,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, Error> {
-    csrf::verify(&csrf, &form.authenticity_token)?;
-    session.flush().await.map_err(session_error)?;
-    Ok(Redirect::to("/portal/login").into_response())
+    sign_in::end(&csrf, &session, &form, "/portal/login").await
 }
 
 fn invite_problem(invite: &Invite) -> Option<(StatusCode, &'static str)> {
