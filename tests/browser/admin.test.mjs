@@ -7,23 +7,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
+import { APP_BIN, assertAccessible, freePort, launchBrowser, waitForHealthy } from './support.mjs';
 
-const require = createRequire(import.meta.url);
-const here = path.dirname(fileURLToPath(import.meta.url));
-const APP_BIN = process.env.TALENTPOOL_BIN
-  ? path.resolve(process.env.TALENTPOOL_BIN)
-  : path.resolve(here, '../../target/debug/talentpool');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
 let dataDir;
 let app;
@@ -31,45 +20,6 @@ let appLog = '';
 let baseUrl;
 let browser;
 let env;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealthy(url, ms) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (app.exitCode !== null) throw new Error(`talentpool exited early:\n${appLog}`);
-    try {
-      if ((await fetch(url)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} not healthy within ${ms} ms:\n${appLog}`);
-}
-
-async function assertAccessible(page, what) {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  const results = await page.evaluate(
-    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] }),
-    AXE_TAGS,
-  );
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const report = bad
-    .map((v) => `  [${v.impact}] ${v.id}: ${v.help}\n${v.nodes.map((n) => `    - ${n.target.join(' ')}`).join('\n')}`)
-    .join('\n');
-  assert.equal(bad.length, 0, `axe found ${bad.length} serious/critical violation(s) on ${what}:\n${report}`);
-}
 
 before(async () => {
   assert.ok(fs.existsSync(APP_BIN), `talentpool binary not found at ${APP_BIN}`);
@@ -90,13 +40,8 @@ before(async () => {
   app = spawn(APP_BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   app.stdout.on('data', (chunk) => { appLog += chunk; });
   app.stderr.on('data', (chunk) => { appLog += chunk; });
-  await waitForHealthy(`${baseUrl}/healthz`, 60_000);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-      '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  await waitForHealthy(`${baseUrl}/healthz`, 60_000, app, () => appLog);
+  browser = await launchBrowser();
 });
 
 after(async () => {

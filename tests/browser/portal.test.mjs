@@ -9,25 +9,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser } from 'mailparser';
+import { APP_BIN, assertAccessible, freePort, launchBrowser, waitForHealthy, startMailCatcher } from './support.mjs';
 
-const require = createRequire(import.meta.url);
-const here = path.dirname(fileURLToPath(import.meta.url));
-const APP_BIN = process.env.TALENTPOOL_BIN
-  ? path.resolve(process.env.TALENTPOOL_BIN)
-  : path.resolve(here, '../../target/debug/talentpool');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const RECRUITER = 'kari@fjord.example.no';
 const PASSWORD = 'a long recruiter password';
 const NOTE = 'Strong candidate; invite to a first interview.';
@@ -39,86 +26,6 @@ let appLog = '';
 let baseUrl;
 let browser;
 let env;
-const mails = [];
-const mailWaiters = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function startSmtp() {
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    closeTimeout: 1000,
-    onData(stream, session, callback) {
-      simpleParser(stream)
-        .then((parsed) => {
-          mails.push({ envelopeTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), parsed });
-          for (const waiter of mailWaiters.splice(0)) waiter();
-          callback();
-        })
-        .catch(callback);
-    },
-  });
-  return new Promise((resolve, reject) => {
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
-
-function waitForMail(address, ms) {
-  const find = () => mails.find((m) => m.envelopeTo.includes(address.toLowerCase()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no email to ${address} within ${ms} ms`)), ms);
-    const check = () => {
-      const mail = find();
-      if (mail) {
-        clearTimeout(timer);
-        resolve(mail);
-      } else {
-        mailWaiters.push(check);
-      }
-    };
-    check();
-  });
-}
-
-async function waitForHealthy(url, ms) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (app.exitCode !== null) throw new Error(`talentpool exited early:\n${appLog}`);
-    try {
-      if ((await fetch(url)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} not healthy within ${ms} ms:\n${appLog}`);
-}
-
-async function assertAccessible(page, what) {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  const results = await page.evaluate(
-    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] }),
-    AXE_TAGS,
-  );
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const report = bad
-    .map((v) => `  [${v.impact}] ${v.id}: ${v.help}\n${v.nodes.map((n) => `    - ${n.target.join(' ')}`).join('\n')}`)
-    .join('\n');
-  assert.equal(bad.length, 0, `axe found ${bad.length} serious/critical violation(s) on ${what}:\n${report}`);
-}
 
 async function api(token, method, urlPath, body) {
   const response = await fetch(`${baseUrl}${urlPath}`, {
@@ -134,7 +41,7 @@ async function api(token, method, urlPath, body) {
 before(async () => {
   assert.ok(fs.existsSync(APP_BIN), `talentpool binary not found at ${APP_BIN}`);
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'talentpool-portal-'));
-  smtp = await startSmtp();
+  smtp = await startMailCatcher();
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   env = { ...process.env };
@@ -144,20 +51,15 @@ before(async () => {
     DATA_DIR: dataDir,
     PORT: String(port),
     BASE_URL: baseUrl,
-    SMTP_URL: `smtp://127.0.0.1:${smtp.server.address().port}`,
+    SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
     SECRET_KEY: 'browser-test-secret-key-0123456789abcdef',
     JOB_POLL_MILLIS: '50',
   });
   app = spawn(APP_BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   app.stdout.on('data', (chunk) => { appLog += chunk; });
   app.stderr.on('data', (chunk) => { appLog += chunk; });
-  await waitForHealthy(`${baseUrl}/healthz`, 60_000);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-      '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  await waitForHealthy(`${baseUrl}/healthz`, 60_000, app, () => appLog);
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -167,7 +69,7 @@ after(async () => {
     app.kill('SIGTERM');
     await exited;
   }
-  if (smtp) await new Promise((resolve) => smtp.close(resolve));
+  if (smtp) await smtp.close();
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -197,7 +99,7 @@ test('a recruiter accepts an invitation, works on a candidate, and the secretari
     : ['non_eu', 'Non-EU', shareable.items.length];
 
   // The recruiter: the link from the invitation email.
-  const mail = await waitForMail(RECRUITER, 45_000);
+  const mail = await smtp.waitFor(RECRUITER, 45_000);
   const links = (mail.parsed.text || '').match(/https?:\/\/\S+/g) || [];
   const inviteUrl = links.find((l) => l.startsWith(`${baseUrl}/portal/invite/`));
   assert.ok(inviteUrl, `no invitation link in:\n${mail.parsed.text}`);
