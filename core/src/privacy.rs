@@ -3,7 +3,7 @@
 //! candidate's own page, the back office and the API.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use serde::Serialize;
 use serde_json::json;
 
@@ -13,26 +13,9 @@ use crate::{
     candidates, consents,
     entities::{candidate, consent_text},
     professions::Catalog,
-    sql::numbered,
+    sql::{execute, query as rows},
     storage::FileStore,
 };
-
-async fn rows(
-    db: &impl ConnectionTrait,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<Vec<QueryResult>> {
-    let backend = db.get_database_backend();
-    Ok(db.query_all_raw(numbered(backend, sql, values)).await?)
-}
-
-async fn execute(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64> {
-    let backend = db.get_database_backend();
-    Ok(db
-        .execute_raw(numbered(backend, sql, values))
-        .await?
-        .rows_affected())
-}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Export {

@@ -14,7 +14,7 @@ use crate::{
     entities::{candidate, email_log},
     privacy::{self, ErasureSource},
     queue::{self, CANDIDATE_EMAIL_QUEUE, CandidateEmail},
-    sql::numbered,
+    sql::{self, execute},
     storage::FileStore,
 };
 
@@ -238,16 +238,9 @@ async fn query_ids(
     sql: &str,
     values: Vec<sea_orm::Value>,
 ) -> Result<Vec<i64>> {
-    let backend = db.get_database_backend();
-    db.query_all_raw(numbered(backend, sql, values))
+    sql::query(db, sql, values)
         .await?
         .into_iter()
         .map(|row| Ok(row.try_get::<i64>("", "id")?))
         .collect()
-}
-
-async fn execute(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Result<()> {
-    let backend = db.get_database_backend();
-    db.execute_raw(numbered(backend, sql, values)).await?;
-    Ok(())
 }

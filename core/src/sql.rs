@@ -1,7 +1,9 @@
 //! Hand-written statements that run on both databases: written with `?` placeholders,
 //! numbered `$1, $2, …` for PostgreSQL.
 
-use sea_orm::{DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
+
+use crate::Result;
 
 /// A statement with `?` placeholders, numbered for PostgreSQL. The SQL must not hold a
 /// literal `?` of its own.
@@ -24,6 +26,25 @@ pub fn numbered(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement 
         _ => sql.to_owned(),
     };
     Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Runs a query written with `?` placeholders on either database.
+pub async fn query(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<QueryResult>> {
+    let backend = db.get_database_backend();
+    Ok(db.query_all_raw(numbered(backend, sql, values)).await?)
+}
+
+/// Runs a statement written with `?` placeholders on either database; rows affected.
+pub async fn execute(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64> {
+    let backend = db.get_database_backend();
+    Ok(db
+        .execute_raw(numbered(backend, sql, values))
+        .await?
+        .rows_affected())
 }
 
 #[cfg(test)]
