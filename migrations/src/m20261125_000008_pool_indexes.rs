@@ -40,8 +40,21 @@ impl MigrationTrait for Migration {
             .await?;
         }
         // Statistics for the new indexes and column (the planner's estimate of
-        // `search_text LIKE '%…%'` comes from them).
-        db.execute_unprepared("ANALYZE").await?;
+        // `search_text LIKE '%…%'` comes from them) — but only for a pool that has
+        // candidates. Statistics taken of empty tables tell the planner they are empty:
+        // PostgreSQL then plans the foreign-key checks of every sign-up as sequential
+        // scans of `candidates`, keeps those plans for the life of each connection, and
+        // with autovacuum off (or late) sign-ups slow down as the pool grows.
+        let has_candidates = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                manager.get_database_backend(),
+                "SELECT 1 FROM candidates LIMIT 1",
+            ))
+            .await?
+            .is_some();
+        if has_candidates {
+            db.execute_unprepared("ANALYZE").await?;
+        }
         Ok(())
     }
 
