@@ -2,11 +2,9 @@
 //! inserted in bulk. Every run uses its own email prefix, so it is safe to run while
 //! the app serves.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryOrder, RuntimeErr, sqlx};
+use sea_orm::{DatabaseConnection, DbBackend, EntityTrait, QueryOrder, sqlx};
 
 use crate::{
     Error, Result,
@@ -253,10 +251,6 @@ impl Chunk {
     }
 }
 
-fn sqlx_error(e: sqlx::Error) -> Error {
-    Error::Database(DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))
-}
-
 async fn insert_postgres(
     db: &DatabaseConnection,
     context: &Context,
@@ -266,7 +260,7 @@ async fn insert_postgres(
         return Ok(());
     }
     let pool = db.get_postgres_connection_pool();
-    let mut tx = pool.begin().await.map_err(sqlx_error)?;
+    let mut tx = pool.begin().await.map_err(crate::db::sqlx_error)?;
     // Ids from the table's own sequence, so concurrent sign-ups never collide.
     chunk.id = sqlx::query_scalar(
         "SELECT nextval(pg_get_serial_sequence('candidates', 'id')) FROM generate_series(1, $1)",
@@ -274,7 +268,7 @@ async fn insert_postgres(
     .bind(chunk.email.len() as i64)
     .fetch_all(&mut *tx)
     .await
-    .map_err(sqlx_error)?;
+    .map_err(crate::db::sqlx_error)?;
     sqlx::query(
         "INSERT INTO candidates (id, email, full_name, residence_country, profession_code, \
          years_experience, english_level, norwegian_level, education_level, \
@@ -312,7 +306,7 @@ async fn insert_postgres(
     .bind(&chunk.created_at)
     .execute(&mut *tx)
     .await
-    .map_err(sqlx_error)?;
+    .map_err(crate::db::sqlx_error)?;
     let r = chunk.related(context);
     sqlx::query(
         "INSERT INTO candidate_citizenships (candidate_id, country) \
@@ -322,7 +316,7 @@ async fn insert_postgres(
     .bind(&r.citizenship_country)
     .execute(&mut *tx)
     .await
-    .map_err(sqlx_error)?;
+    .map_err(crate::db::sqlx_error)?;
     sqlx::query(
         "INSERT INTO signups (campaign_id, candidate_id, kind, source, utm_source, created_at) \
          SELECT $1, c, 'new', 'seed', u, t \
@@ -334,7 +328,7 @@ async fn insert_postgres(
     .bind(&r.signup_created_at)
     .execute(&mut *tx)
     .await
-    .map_err(sqlx_error)?;
+    .map_err(crate::db::sqlx_error)?;
     sqlx::query(
         "INSERT INTO consents (candidate_id, kind, consent_text_id, granted_at, granted_source) \
          SELECT c, k, t, g, 'seed' \
@@ -346,8 +340,8 @@ async fn insert_postgres(
     .bind(&r.consent_granted_at)
     .execute(&mut *tx)
     .await
-    .map_err(sqlx_error)?;
-    tx.commit().await.map_err(sqlx_error)
+    .map_err(crate::db::sqlx_error)?;
+    tx.commit().await.map_err(crate::db::sqlx_error)
 }
 
 /// `INSERT INTO table (columns) VALUES (?, …), …` for `rows` rows.
@@ -374,7 +368,7 @@ macro_rules! sqlite_rows {
             for $i in start..start + rows {
                 $q = $bind;
             }
-            $q.execute(&mut *$tx).await.map_err(sqlx_error)?;
+            $q.execute(&mut *$tx).await.map_err(crate::db::sqlx_error)?;
             start += rows;
         }
     }};
@@ -389,13 +383,13 @@ async fn insert_sqlite(
     let mut tx = pool
         .begin_with("BEGIN IMMEDIATE")
         .await
-        .map_err(sqlx_error)?;
+        .map_err(crate::db::sqlx_error)?;
     // A large page cache on the connection the seed writes through: the indexes of a
     // million rows are updated in random order.
     sqlx::query("PRAGMA cache_size = -262144")
         .execute(&mut *tx)
         .await
-        .map_err(sqlx_error)?;
+        .map_err(crate::db::sqlx_error)?;
     // Ids after the highest ever given (the table is AUTOINCREMENT); the write lock is
     // held, so no sign-up can take them meanwhile.
     let last: i64 = sqlx::query_scalar(
@@ -404,7 +398,7 @@ async fn insert_sqlite(
     )
     .fetch_one(&mut *tx)
     .await
-    .map_err(sqlx_error)?;
+    .map_err(crate::db::sqlx_error)?;
     chunk.id = (last + 1..=last + chunk.email.len() as i64).collect();
     let c = &*chunk;
     sqlite_rows!(
@@ -503,7 +497,7 @@ async fn insert_sqlite(
             .bind(r.consent_granted_at[i])
             .bind("seed")
     );
-    tx.commit().await.map_err(sqlx_error)
+    tx.commit().await.map_err(crate::db::sqlx_error)
 }
 
 fn ascii(name: &str) -> String {
