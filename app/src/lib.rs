@@ -1,5 +1,6 @@
 //! The Talent Pool web application: HTTP routes, pages and startup.
 
+pub mod campaign_cache;
 pub mod http;
 pub mod session_store;
 pub mod signups;

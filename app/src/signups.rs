@@ -3,8 +3,7 @@
 
 use talentpool_core::{
     campaigns::Campaign,
-    candidates::{self, SignupOutcome, SignupSource},
-    consents,
+    candidates::{NewSignup, SignupOutcome, SignupSource},
     domain::signup::{FieldErrors, SignupInput},
     storage::{self, MAX_CV_BYTES},
 };
@@ -53,7 +52,6 @@ pub async fn submit(
         Ok(valid) if errors.is_empty() => valid,
         _ => return Err(Error::Validation(errors.sorted())),
     };
-    let texts = consents::current_texts(&state.db, "en").await?;
     let cv_key = match &cv {
         Some(bytes) => {
             let key = storage::new_cv_key();
@@ -62,17 +60,16 @@ pub async fn submit(
         }
         None => None,
     };
-    // The write runs in its own task: a client that hangs up mid-request cannot cut a
-    // transaction short.
-    let write = {
-        let (db, campaign, cv_key) = (state.db.clone(), campaign.clone(), cv_key.clone());
-        tokio::spawn(async move {
-            candidates::sign_up(&db, &campaign, &valid, cv_key, channel, source, &texts).await
+    let result = state
+        .signup_writer
+        .sign_up(NewSignup {
+            campaign_id: campaign.id,
+            valid,
+            cv_key: cv_key.clone(),
+            channel,
+            source,
         })
-    };
-    let result = write
-        .await
-        .map_err(|e| Error::Unexpected(anyhow::anyhow!("sign-up task: {e}")))?;
+        .await;
     match result {
         Ok(outcome) => {
             tracing::info!(campaign = %campaign.slug, ?outcome, "sign-up recorded");

@@ -10,7 +10,8 @@ use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha512};
 use talentpool_core::{
-    campaigns, config::Settings, mail::Mailer, professions::Catalog, staff, storage::LocalDir,
+    campaigns, config::Settings, mail::Mailer, professions::Catalog, signup_writer::SignupWriter,
+    staff, storage::LocalDir,
 };
 use talentpool_jobs::JobContext;
 use talentpool_migrations::{Migrator, MigratorTrait};
@@ -96,6 +97,8 @@ impl Application {
                 settings.login_attempts_per_hour,
                 settings.login_attempts_per_hour.saturating_mul(5),
             )),
+            campaigns: Default::default(),
+            signup_writer: SignupWriter::start(db.clone()),
             settings: settings.clone(),
         };
         let jobs = JobContext {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use axum_csrf::CsrfConfig;
 use sea_orm::DatabaseConnection;
-use talentpool_core::{config::Settings, professions::Catalog, storage::FileStore};
+use talentpool_core::{
+    config::Settings, professions::Catalog, signup_writer::SignupWriter, storage::FileStore,
+};
 
 use crate::views::Views;
 
@@ -18,6 +20,10 @@ pub struct AppState {
     pub views: Views,
     pub csrf: CsrfConfig,
     pub login_limits: Arc<crate::http::admin::LoginLimits>,
+    /// Open campaigns by slug, for the landing pages and sign-ups.
+    pub campaigns: crate::campaign_cache::CampaignCache,
+    /// Sign-ups are written in group commits through this.
+    pub signup_writer: SignupWriter,
 }
 
 impl FromRef<AppState> for CsrfConfig {

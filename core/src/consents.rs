@@ -107,22 +107,30 @@ pub async fn grant(
     Ok(())
 }
 
-/// Records the consents of a new candidate (who has none yet) in one statement.
+/// A consent given with a sign-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub candidate_id: i64,
+    pub kind: Kind,
+    pub text_id: i64,
+    /// Where it was given (`form`, `api`).
+    pub source: &'static str,
+}
+
+/// Records the consents of new candidates (who have none yet) in one statement.
 pub async fn record_initial(
     db: &impl ConnectionTrait,
-    candidate_id: i64,
-    granted: impl Iterator<Item = (Kind, i64)>,
-    source: &str,
+    grants: impl Iterator<Item = Grant>,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let rows: Vec<consent::ActiveModel> = granted
-        .map(|(kind, text_id)| consent::ActiveModel {
+    let rows: Vec<consent::ActiveModel> = grants
+        .map(|grant| consent::ActiveModel {
             id: NotSet,
-            candidate_id: Set(candidate_id),
-            kind: Set(kind.as_str().to_owned()),
-            consent_text_id: Set(text_id),
+            candidate_id: Set(grant.candidate_id),
+            kind: Set(grant.kind.as_str().to_owned()),
+            consent_text_id: Set(grant.text_id),
             granted_at: Set(at),
-            granted_source: Set(source.to_owned()),
+            granted_source: Set(grant.source.to_owned()),
             withdrawn_at: Set(None),
             withdrawn_source: Set(None),
         })

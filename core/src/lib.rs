@@ -25,6 +25,7 @@ pub mod queue;
 pub mod retention;
 pub mod seed;
 pub mod segments;
+pub mod signup_writer;
 pub mod sql;
 pub mod staff;
 pub mod storage;

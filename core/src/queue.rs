@@ -47,7 +47,7 @@ pub enum CompanyEmail {
 
 /// Writes a job row for `queue` on the given connection or transaction.
 pub async fn enqueue<J: Serialize>(db: &impl ConnectionTrait, queue: &str, job: &J) -> Result<()> {
-    let id = ulid::Ulid::generate().to_string();
+    let id = new_job_id();
     let payload = serde_json::to_vec(job)?;
     let stmt = match db.get_database_backend() {
         DbBackend::Sqlite => Statement::from_sql_and_values(
@@ -66,6 +66,77 @@ pub async fn enqueue<J: Serialize>(db: &impl ConnectionTrait, queue: &str, job: 
     };
     db.execute_raw(stmt).await?;
     Ok(())
+}
+
+/// Writes one job row per payload for `queue`, in one statement.
+pub async fn enqueue_many<J: Serialize>(
+    db: &impl ConnectionTrait,
+    queue: &str,
+    jobs: &[J],
+) -> Result<()> {
+    let backend = db.get_database_backend();
+    for chunk in jobs.chunks(1000) {
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 4);
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (i, job) in chunk.iter().enumerate() {
+            let id = new_job_id();
+            let payload = serde_json::to_vec(job)?;
+            match backend {
+                DbBackend::Sqlite => {
+                    rows.push(
+                        "(?, ?, ?, 'Pending', 0, ?, strftime('%s','now'), 0, '{}', NULL)"
+                            .to_owned(),
+                    );
+                    values.extend([payload.into(), id.into(), queue.into(), MAX_ATTEMPTS.into()]);
+                }
+                DbBackend::Postgres => {
+                    let n = i * 4;
+                    rows.push(format!(
+                        "(${}, ${}, ${}, 'Pending', 0, ${}, now(), 0, ''::hstore, NULL)",
+                        n + 1,
+                        n + 2,
+                        n + 3,
+                        n + 4
+                    ));
+                    values.extend([id.into(), queue.into(), payload.into(), MAX_ATTEMPTS.into()]);
+                }
+                other => return Err(Error::Invalid(format!("unsupported database {other:?}"))),
+            }
+        }
+        let sql = match backend {
+            DbBackend::Sqlite => format!(
+                "INSERT INTO Jobs (job, id, job_type, status, attempts, max_attempts, run_at, priority, metadata, idempotency_key) VALUES {}",
+                rows.join(", ")
+            ),
+            _ => format!(
+                "INSERT INTO apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, priority, metadata, idempotency_key) VALUES {}",
+                rows.join(", ")
+            ),
+        };
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+    }
+    Ok(())
+}
+
+/// A new job row's id.
+pub fn new_job_id() -> String {
+    ulid::Ulid::generate().to_string()
+}
+
+/// The JSON payload of `job(id)` cut in two around the id, for a bulk statement that
+/// writes the payloads itself once the ids are known (`head || id || tail`). The cut
+/// is made in serde's own output, so the payloads are exactly what [`enqueue`] writes.
+pub fn payload_around_id<J: Serialize>(job: impl Fn(i64) -> J) -> Result<(String, String)> {
+    const MARK: i64 = -7_340_277_188_136_055_001;
+    let json = serde_json::to_string(&job(MARK))?;
+    let mark = MARK.to_string();
+    match json.split_once(&mark) {
+        Some((head, tail)) if !tail.contains(&mark) => Ok((head.to_owned(), tail.to_owned())),
+        _ => Err(Error::Invalid(format!(
+            "the payload {json} holds no id to write"
+        ))),
+    }
 }
 
 /// Records a job as done from inside its handler, in the same shape as apalis's own
@@ -111,4 +182,30 @@ pub async fn unfinished(db: &impl ConnectionTrait, queue: &str) -> Result<i64> {
         Some(row) => row.try_get("", "n")?,
         None => 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_written_around_an_id_are_serdes_own() {
+        let (head, tail) =
+            payload_around_id(|candidate_id| CandidateEmail::ConfirmSignup { candidate_id })
+                .expect("cut");
+        for id in [1_i64, 42, 9_007_199_254_740_993] {
+            let written = format!("{head}{id}{tail}");
+            assert_eq!(
+                written,
+                serde_json::to_string(&CandidateEmail::ConfirmSignup { candidate_id: id })
+                    .expect("json")
+            );
+            assert_eq!(
+                serde_json::from_str::<CandidateEmail>(&written).expect("parse"),
+                CandidateEmail::ConfirmSignup { candidate_id: id }
+            );
+        }
+        // A payload without the id cannot be cut.
+        assert!(payload_around_id(|_| CandidateEmail::ConfirmChanges { signup_id: 1 }).is_err());
+    }
 }

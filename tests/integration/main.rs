@@ -20,4 +20,5 @@ mod retention;
 mod secretariat;
 mod self_service;
 mod signup_api;
+mod signup_batches;
 mod signup_form;

@@ -28,7 +28,9 @@ use crate::{
 
 /// The open campaign behind `slug`: 404 when unknown or not yet open, 410 when closed.
 pub async fn open_campaign(state: &AppState, slug: &str) -> Result<Campaign, Error> {
-    let campaign = campaigns::find_by_slug(&state.db, slug)
+    let campaign = state
+        .campaigns
+        .find_by_slug(&state.db, slug)
         .await?
         .ok_or(Error::NotFound)?;
     match campaigns::availability(&campaign, Utc::now()) {

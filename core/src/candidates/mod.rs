@@ -2,19 +2,21 @@
 //! answers of a repeat sign-up once the owner of the address confirms them. All SQL on
 //! candidates and their citizenships and sign-ups lives here.
 
+use std::collections::HashMap;
+
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set, Unchanged},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, TryInsertResult,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QueryTrait,
+    sea_query::{OnConflict, Query},
 };
 use serde::{Deserialize, Serialize};
 
 use crate::{
     Error, Result,
     audit::{self, Actor},
-    campaigns::Campaign,
     consents::{self, CurrentTexts, Kind},
     domain::signup::{SignupInput, ValidSignup},
     entities::{candidate, citizenship, signup},
@@ -22,6 +24,8 @@ use crate::{
     queue::{self, CANDIDATE_EMAIL_QUEUE, CandidateEmail},
     tokens::{self, Lookup, Purpose},
 };
+
+mod new_postgres;
 
 pub use candidate::Model as Candidate;
 
@@ -73,22 +77,173 @@ pub enum SignupOutcome {
     Pending { candidate_id: i64, emailed: bool },
 }
 
-/// Records a sign-up. A new address creates an unconfirmed candidate; a known one
-/// creates nothing but a pending sign-up. Either way the email job is enqueued in the
-/// same transaction.
-pub async fn sign_up(
+/// One sign-up to record: valid answers for an open campaign.
+#[derive(Debug, Clone)]
+pub struct NewSignup {
+    pub campaign_id: i64,
+    pub valid: ValidSignup,
+    pub cv_key: Option<String>,
+    /// `form` or `api`.
+    pub channel: &'static str,
+    pub source: SignupSource,
+}
+
+/// Records sign-ups and returns their outcomes in the order given. A new address
+/// creates an unconfirmed candidate; a known one (or the second of two sign-ups with
+/// one address) creates nothing but a pending sign-up. Either way the email job is
+/// written in the same transaction as the rows it is about.
+///
+/// The new candidates of all the sign-ups are written in one transaction, each table
+/// with one multi-row statement, which is what makes group commit (`signup_writer`)
+/// pay off; if that fails, nothing of it is written and the error is the outer one.
+/// Repeat sign-ups (rare) are written one transaction each, with an outcome each.
+pub async fn sign_up_many(
     db: &DatabaseConnection,
-    campaign: &Campaign,
+    signups: &[NewSignup],
+) -> Result<Vec<Result<SignupOutcome>>> {
+    if signups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    // The first sign-up of each address may create its candidate. Rows go in in address
+    // order, so that two batches committing at once lock their addresses in one order.
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    for (i, signup) in signups.iter().enumerate() {
+        first_of.entry(signup.valid.email.as_str()).or_insert(i);
+    }
+    let mut firsts: Vec<&NewSignup> = first_of.values().map(|&i| &signups[i]).collect();
+    firsts.sort_by(|a, b| a.valid.email.as_str().cmp(b.valid.email.as_str()));
+    // The texts agreed to are the ones current when the sign-up is recorded.
+    let inserted = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let texts = consents::current_texts(db, "en").await?;
+            new_postgres::insert(db, &firsts, &texts, now).await?
+        }
+        _ => {
+            let txn = crate::db::begin_write(db).await?;
+            let texts = consents::current_texts(&txn, "en").await?;
+            let inserted = insert_new(&txn, &firsts, &texts, now).await?;
+            txn.commit().await?;
+            inserted
+        }
+    };
+    let mut outcomes = Vec::with_capacity(signups.len());
+    for (i, signup) in signups.iter().enumerate() {
+        let email = signup.valid.email.as_str();
+        match inserted.get(email) {
+            Some(&candidate_id) if first_of.get(email) == Some(&i) => {
+                outcomes.push(Ok(SignupOutcome::Created { candidate_id }));
+            }
+            _ => outcomes.push(sign_up_repeat(db, signup, now).await),
+        }
+    }
+    Ok(outcomes)
+}
+
+/// New candidates with everything that comes with them (see [`new_postgres::insert`]
+/// for PostgreSQL's bulk form of the same): multi-row `INSERT`s in the caller's
+/// transaction.
+async fn insert_new(
+    txn: &impl ConnectionTrait,
+    signups: &[&NewSignup],
+    texts: &CurrentTexts,
+    now: chrono::DateTime<Utc>,
+) -> Result<HashMap<String, i64>> {
+    let inserted = insert_candidates(txn, signups, now).await?;
+    let created: Vec<(&NewSignup, i64)> = signups
+        .iter()
+        .filter_map(|s| inserted.get(s.valid.email.as_str()).map(|id| (*s, *id)))
+        .collect();
+    if created.is_empty() {
+        return Ok(inserted);
+    }
+    citizenship::Entity::insert_many(created.iter().flat_map(|(signup, candidate_id)| {
+        signup
+            .valid
+            .citizenships
+            .iter()
+            .map(move |country| citizenship::ActiveModel {
+                candidate_id: Set(*candidate_id),
+                country: Set(country.code().to_owned()),
+            })
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    consents::record_initial(
+        txn,
+        created.iter().flat_map(|(signup, candidate_id)| {
+            given_consents(&signup.valid)
+                .filter(|(_, given)| *given)
+                .map(|(kind, _)| consents::Grant {
+                    candidate_id: *candidate_id,
+                    kind,
+                    text_id: texts.get(kind).id,
+                    source: signup.channel,
+                })
+        }),
+        now,
+    )
+    .await?;
+    signup::Entity::insert_many(created.iter().map(|(signup, candidate_id)| {
+        signup_row(
+            signup.campaign_id,
+            *candidate_id,
+            "new",
+            None,
+            signup.channel,
+            &signup.source.clone().normalised(),
+            now,
+        )
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    let jobs: Vec<CandidateEmail> = created
+        .iter()
+        .map(|(_, candidate_id)| CandidateEmail::ConfirmSignup {
+            candidate_id: *candidate_id,
+        })
+        .collect();
+    queue::enqueue_many(txn, CANDIDATE_EMAIL_QUEUE, &jobs).await?;
+    Ok(inserted)
+}
+
+/// Inserts a candidate per sign-up unless its address is known; returns the ids of
+/// the rows inserted, by address.
+async fn insert_candidates(
+    db: &impl ConnectionTrait,
+    signups: &[&NewSignup],
+    now: chrono::DateTime<Utc>,
+) -> Result<HashMap<String, i64>> {
+    use candidate::Column as C;
+    if signups.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut insert = candidate::Entity::insert_many(
+        signups
+            .iter()
+            .map(|signup| new_candidate(&signup.valid, signup.cv_key.clone(), now)),
+    )
+    .on_conflict(OnConflict::column(C::Email).do_nothing().to_owned())
+    .into_query();
+    insert.returning(Query::returning().columns([C::Id, C::Email]));
+    let backend = db.get_database_backend();
+    let rows = db.query_all_raw(backend.build(&insert)).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<String>("", "email")?,
+                row.try_get::<i64>("", "id")?,
+            ))
+        })
+        .collect()
+}
+
+fn new_candidate(
     valid: &ValidSignup,
     cv_key: Option<String>,
-    channel: &str,
-    source: SignupSource,
-    texts: &CurrentTexts,
-) -> Result<SignupOutcome> {
-    let now = Utc::now();
-    let source = source.normalised();
-    let txn = crate::db::begin_write(db).await?;
-    let inserted = candidate::Entity::insert(candidate::ActiveModel {
+    now: chrono::DateTime<Utc>,
+) -> candidate::ActiveModel {
+    candidate::ActiveModel {
         id: NotSet,
         email: Set(valid.email.to_string()),
         full_name: Set(valid.full_name.clone()),
@@ -103,7 +258,7 @@ pub async fn sign_up(
         work_permit_norway: Set(valid.work_permit_norway),
         has_partner: Set(valid.has_partner),
         partner_profession: Set(valid.partner_profession.clone()),
-        cv_key: Set(cv_key.clone()),
+        cv_key: Set(cv_key),
         eu_status: Set(valid.eu_status().as_str().to_owned()),
         consent_pool: Set(valid.consent_pool),
         consent_share: Set(valid.consent_share),
@@ -113,97 +268,73 @@ pub async fn sign_up(
         last_active_at: Set(now),
         created_at: Set(now),
         updated_at: Set(now),
-    })
-    .on_conflict_do_nothing_on([candidate::Column::Email])
-    .exec(&txn)
-    .await?;
+    }
+}
 
-    let outcome = match inserted {
-        TryInsertResult::Inserted(result) => {
-            let candidate_id = result.last_insert_id;
-            insert_citizenships(&txn, candidate_id, valid).await?;
-            consents::record_initial(
-                &txn,
-                candidate_id,
-                given_consents(valid)
-                    .filter(|(_, given)| *given)
-                    .map(|(kind, _)| (kind, texts.get(kind).id)),
-                channel,
-                now,
-            )
-            .await?;
-            insert_signup(
-                &txn,
-                campaign.id,
-                candidate_id,
-                "new",
-                None,
-                channel,
-                &source,
-                now,
-            )
-            .await?;
-            queue::enqueue(
-                &txn,
-                CANDIDATE_EMAIL_QUEUE,
-                &CandidateEmail::ConfirmSignup { candidate_id },
-            )
-            .await?;
-            SignupOutcome::Created { candidate_id }
-        }
-        TryInsertResult::Conflicted | TryInsertResult::Empty => {
-            let candidate_id = candidate::Entity::find()
-                .filter(candidate::Column::Email.eq(valid.email.as_str()))
-                .one(&txn)
-                .await?
-                .ok_or_else(|| Error::Invalid("candidate vanished during sign-up".into()))?
-                .id;
-            let recently_emailed = signup::Entity::find()
-                .filter(signup::Column::CandidateId.eq(candidate_id))
-                .filter(signup::Column::Kind.eq("repeat"))
-                .filter(
-                    signup::Column::CreatedAt
-                        .gt(now - Duration::minutes(REPEAT_EMAIL_INTERVAL_MINUTES)),
-                )
-                .count(&txn)
-                .await?
-                > 0;
-            let pending = PendingAnswers {
-                answers: valid.to_input(),
-                cv_key,
-            };
-            let signup_id = insert_signup(
-                &txn,
-                campaign.id,
-                candidate_id,
-                "repeat",
-                Some(serde_json::to_value(&pending)?),
-                channel,
-                &source,
-                now,
-            )
-            .await?;
-            if !recently_emailed {
-                queue::enqueue(
-                    &txn,
-                    CANDIDATE_EMAIL_QUEUE,
-                    &CandidateEmail::ConfirmChanges { signup_id },
-                )
-                .await?;
-            }
-            SignupOutcome::Pending {
-                candidate_id,
-                emailed: !recently_emailed,
-            }
-        }
-    };
+/// A sign-up with a known address: its answers wait, as a pending sign-up, until the
+/// owner confirms them through the link emailed (at most once per interval).
+async fn sign_up_repeat(
+    db: &DatabaseConnection,
+    signup: &NewSignup,
+    now: chrono::DateTime<Utc>,
+) -> Result<SignupOutcome> {
+    let txn = crate::db::begin_write(db).await?;
+    let outcome = record_repeat(&txn, signup, now).await?;
     txn.commit().await?;
     Ok(outcome)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert_signup(
+async fn record_repeat(
     db: &impl ConnectionTrait,
+    signup: &NewSignup,
+    now: chrono::DateTime<Utc>,
+) -> Result<SignupOutcome> {
+    let candidate_id = candidate::Entity::find()
+        .filter(candidate::Column::Email.eq(signup.valid.email.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Invalid("candidate vanished during sign-up".into()))?
+        .id;
+    let recently_emailed = signup::Entity::find()
+        .filter(signup::Column::CandidateId.eq(candidate_id))
+        .filter(signup::Column::Kind.eq("repeat"))
+        .filter(
+            signup::Column::CreatedAt.gt(now - Duration::minutes(REPEAT_EMAIL_INTERVAL_MINUTES)),
+        )
+        .count(db)
+        .await?
+        > 0;
+    let pending = PendingAnswers {
+        answers: signup.valid.to_input(),
+        cv_key: signup.cv_key.clone(),
+    };
+    let signup_id = signup::Entity::insert(signup_row(
+        signup.campaign_id,
+        candidate_id,
+        "repeat",
+        Some(serde_json::to_value(&pending)?),
+        signup.channel,
+        &signup.source.clone().normalised(),
+        now,
+    ))
+    .exec(db)
+    .await?
+    .last_insert_id;
+    if !recently_emailed {
+        queue::enqueue(
+            db,
+            CANDIDATE_EMAIL_QUEUE,
+            &CandidateEmail::ConfirmChanges { signup_id },
+        )
+        .await?;
+    }
+    Ok(SignupOutcome::Pending {
+        candidate_id,
+        emailed: !recently_emailed,
+    })
+}
+
+fn signup_row(
     campaign_id: i64,
     candidate_id: i64,
     kind: &str,
@@ -211,8 +342,8 @@ async fn insert_signup(
     channel: &str,
     source: &SignupSource,
     now: chrono::DateTime<Utc>,
-) -> Result<i64> {
-    Ok(signup::Entity::insert(signup::ActiveModel {
+) -> signup::ActiveModel {
+    signup::ActiveModel {
         id: NotSet,
         campaign_id: Set(campaign_id),
         candidate_id: Set(candidate_id),
@@ -227,10 +358,7 @@ async fn insert_signup(
         utm_content: Set(source.utm_content.clone()),
         referrer: Set(source.referrer.clone()),
         created_at: Set(now),
-    })
-    .exec(db)
-    .await?
-    .last_insert_id)
+    }
 }
 
 async fn replace_citizenships(

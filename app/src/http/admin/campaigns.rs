@@ -171,6 +171,8 @@ async fn save(
             .then_some(id),
         None => campaigns::create_from(&state.db, &valid).await?,
     };
+    // The landing pages of this process see the change at once (others within a second).
+    state.campaigns.clear();
     let Some(saved) = saved else {
         let errors = [(
             "slug".to_owned(),
