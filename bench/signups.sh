@@ -5,6 +5,7 @@
 #
 # Knobs (environment): CONNS="8 32 64"  DURATION=20  WARMUP=5  RAW_SECONDS=10
 #   THREADS=2  DBS="sqlite postgres"  SKIP_BUILD=1  KEEP=1 (keep the temp dir)
+#   WORKERS=1 (0: `serve --no-workers`, the web app without the email workers)
 #   WAIT_IDLE=SECONDS (before each measurement, wait for other processes to go quiet;
 #   at most that long in all)
 #   PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres (trust auth)
@@ -17,6 +18,7 @@ DURATION=${DURATION:-20}
 WARMUP=${WARMUP:-5}
 RAW_SECONDS=${RAW_SECONDS:-10}
 THREADS=${THREADS:-2}
+WORKERS=${WORKERS:-1}
 DBS=${DBS:-"sqlite postgres"}
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 # Targets the figures are compared against.
@@ -175,7 +177,7 @@ start_app() { # start_app NAME [DATABASE_URL]
   env -u SMTP_URL -u APP_ENV -u DATABASE_URL \
     DATA_DIR="$DATA_DIR" PORT="$PORT" BASE_URL="$APP_URL" SECRET_KEY="$secret" \
     SIGNUP_RATE_PER_MINUTE=0 RUST_LOG=warn ${url:+DATABASE_URL="$url"} \
-    "$BIN" serve >"$APP_LOG" 2>&1 &
+    "$BIN" serve $([[ $WORKERS == 0 ]] && echo --no-workers) >"$APP_LOG" 2>&1 &
   APP_PID=$!
   for _ in $(seq 1 600); do
     kill -0 "$APP_PID" 2>/dev/null || { tail -n 30 "$APP_LOG" >&2; die "$name: app exited during start-up"; }
@@ -398,7 +400,11 @@ ceiling_for() { # ceiling_for DB CONNS
   echo "sqlite: $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)') (WAL, synchronous=NORMAL) on $(df -T "$WORK" | awk 'NR==2{print $2}') ($WORK)"
   echo "raw ceiling: postgres = pgbench single-row INSERT, autocommit, same connections; sqlite = one python writer, one INSERT per transaction"
   echo "CPU % is of one core (cpuAll out of $(($(nproc) * 100))); cpuIrq = interrupt time (loopback networking); cpuOth = every other process on the machine; appMs/su, pgMs/su = CPU ms per sign-up"
-  echo "On SQLite the database work (and the email workers) run inside the app process; on PostgreSQL the workers are in the app too."
+  if [[ $WORKERS == 0 ]]; then
+    echo "Email workers: not running (serve --no-workers): the confirmation-email jobs wait in the queue. On SQLite the database work runs inside the app process."
+  else
+    echo "Email workers: in the app process (serve), rendering every confirmation email into the outbox. On SQLite the database work runs inside the app process too."
+  fi
   echo
   printf '%-8s %5s %9s %7s %7s %7s %6s %7s %8s %6s | %6s %5s %6s %6s %6s %6s | %8s %7s\n' \
     DB conns signups/s p50_ms p99_ms max_ms non201 sockerr ceiling/s %ceil cpuApp cpuPG cpuWrk cpuIrq cpuOth cpuAll appMs/su pgMs/su

@@ -21,7 +21,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Web app and background workers in one process (the default).
-    Serve,
+    Serve {
+        /// The web app only, for a deployment that runs `talentpool worker` processes
+        /// of its own.
+        #[arg(long)]
+        no_workers: bool,
+    },
     /// Background workers only.
     Worker,
     /// Apply database migrations and exit (Fly's release command).
@@ -54,7 +59,12 @@ async fn main() -> std::process::ExitCode {
         }
     };
     telemetry::init(&settings);
-    match run(cli.command.unwrap_or(Command::Serve), settings).await {
+    match run(
+        cli.command.unwrap_or(Command::Serve { no_workers: false }),
+        settings,
+    )
+    .await
+    {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = ?e, "talentpool failed");
@@ -66,8 +76,13 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Serve => {
-            let app = startup::Application::build(settings, startup::Role::WebAndWorkers).await?;
+        Command::Serve { no_workers } => {
+            let role = if no_workers {
+                startup::Role::Web
+            } else {
+                startup::Role::WebAndWorkers
+            };
+            let app = startup::Application::build(settings, role).await?;
             app.run_until(startup::shutdown_signal()).await
         }
         Command::Worker => {
