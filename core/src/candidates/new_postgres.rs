@@ -68,7 +68,13 @@ pub(super) async fn insert(
     // new, and for exactly those (matched by address) their citizenships, consents,
     // sign-up and confirmation job. Foreign keys are checked at the end of the
     // statement, when the candidates are there.
-    let rows: Vec<(i64, String)> = sqlx::query_as(
+    //
+    // apalis's trigger sends a notification per job whose `run_at` is not after the
+    // transaction's start: one per sign-up, each waking every worker to look for jobs,
+    // and all of them serialised at commit. The jobs are due from `clock_timestamp()`
+    // instead (a moment after the start, so the trigger stays quiet), and the batch
+    // sends one notification of apalis's shape for all of them.
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
         "WITH c AS ( \
            INSERT INTO candidates (email, full_name, residence_country, profession_code, \
              years_experience, english_level, norwegian_level, linkedin_url, phone, \
@@ -102,10 +108,14 @@ pub(super) async fn insert(
            INSERT INTO apalis.jobs (id, job_type, job, status, attempts, max_attempts, \
              run_at, priority, metadata, idempotency_key) \
            SELECT t.id, $34, convert_to($36 || c.id || $37, 'UTF8'), 'Pending', 0, $35, \
-             now(), 0, ''::hstore, NULL \
+             clock_timestamp(), 0, ''::hstore, NULL \
            FROM UNNEST($1::text[], $38::text[]) AS t(email, id) JOIN c ON c.email = t.email \
+           RETURNING id \
          ) \
-         SELECT id, email FROM c",
+         SELECT id, email, (SELECT COUNT(pg_notify('apalis::job::insert', \
+             json_build_object('job_type', $34, 'id', j.id, 'run_at', now())::text)) \
+           FROM (SELECT id FROM jobs LIMIT 1) AS j) AS notified \
+         FROM c",
     )
     .bind(text(&|s| Some(s.valid.email.to_string())))
     .bind(text(&|s| Some(s.valid.full_name.clone())))
@@ -157,5 +167,5 @@ pub(super) async fn insert(
     .fetch_all(pool)
     .await
     .map_err(sqlx_error)?;
-    Ok(rows.into_iter().map(|(id, email)| (email, id)).collect())
+    Ok(rows.into_iter().map(|(id, email, _)| (email, id)).collect())
 }
