@@ -161,7 +161,10 @@ mod tests {
     fn nodelay_of_sockets_to(port: u16) -> Vec<bool> {
         let mut found = Vec::new();
         for fd in std::fs::read_dir("/proc/self/fd").expect("fds").flatten() {
-            let Some(fd) = fd.file_name().to_str().and_then(|n| n.parse::<libc::c_int>().ok())
+            let Some(fd) = fd
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<libc::c_int>().ok())
             else {
                 continue;
             };

@@ -55,9 +55,27 @@ impl SignupWriter {
     }
 }
 
+/// Under load, how long a batch that found only a few sign-ups waiting may wait for
+/// more to arrive.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+
 async fn write_batches(db: DatabaseConnection, mut waiting: mpsc::Receiver<Waiting>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut previous = 0;
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // A batch costs about as much to commit for one sign-up as for sixty: when the
+        // last batch was large and this one is not, the rest of the wave is on its way.
+        if previous >= 8 && batch.len() < previous / 2 {
+            let until = tokio::time::Instant::now() + LINGER;
+            while batch.len() < previous {
+                let room = MAX_BATCH - batch.len();
+                match tokio::time::timeout_at(until, waiting.recv_many(&mut batch, room)).await {
+                    Ok(n) if n > 0 => {}
+                    _ => break,
+                }
+            }
+        }
+        previous = batch.len();
         let (signups, replies): (Vec<NewSignup>, Vec<_>) =
             batch.drain(..).map(|w| (w.signup, w.reply)).unzip();
         let started = std::time::Instant::now();

@@ -29,6 +29,9 @@ mod new_postgres;
 
 pub use candidate::Model as Candidate;
 
+/// The language of the consent texts a sign-up agrees to.
+const CONSENT_LANGUAGE: &str = "en";
+
 /// A repeat sign-up emails its confirmation link at most this often per address.
 pub const REPEAT_EMAIL_INTERVAL_MINUTES: i64 = 10;
 
@@ -115,13 +118,10 @@ pub async fn sign_up_many(
     firsts.sort_by(|a, b| a.valid.email.as_str().cmp(b.valid.email.as_str()));
     // The texts agreed to are the ones current when the sign-up is recorded.
     let inserted = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let texts = consents::current_texts(db, "en").await?;
-            new_postgres::insert(db, &firsts, &texts, now).await?
-        }
+        DbBackend::Postgres => new_postgres::insert(db, &firsts, now).await?,
         _ => {
             let txn = crate::db::begin_write(db).await?;
-            let texts = consents::current_texts(&txn, "en").await?;
+            let texts = consents::current_texts(&txn, CONSENT_LANGUAGE).await?;
             let inserted = insert_new(&txn, &firsts, &texts, now).await?;
             txn.commit().await?;
             inserted

@@ -12,7 +12,6 @@ use sea_orm::{DatabaseConnection, sqlx};
 use super::{NewSignup, given_consents};
 use crate::{
     Result,
-    consents::CurrentTexts,
     db::sqlx_error,
     queue::{self, CANDIDATE_EMAIL_QUEUE, CandidateEmail},
 };
@@ -23,7 +22,6 @@ use crate::{
 pub(super) async fn insert(
     db: &DatabaseConnection,
     signups: &[&NewSignup],
-    texts: &CurrentTexts,
     now: DateTime<Utc>,
 ) -> Result<HashMap<String, i64>> {
     if signups.is_empty() {
@@ -38,7 +36,7 @@ pub(super) async fn insert(
     let email = |s: &NewSignup| s.valid.email.to_string();
 
     let (mut cit_email, mut cit_country) = (Vec::new(), Vec::new());
-    let (mut con_email, mut con_kind, mut con_text, mut con_source) =
+    let (mut con_email, mut con_kind, mut con_language, mut con_source) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for signup in signups {
         for country in &signup.valid.citizenships {
@@ -48,7 +46,7 @@ pub(super) async fn insert(
         for (kind, _) in given_consents(&signup.valid).filter(|(_, given)| *given) {
             con_email.push(email(signup));
             con_kind.push(kind.as_str());
-            con_text.push(texts.get(kind).id);
+            con_language.push(super::CONSENT_LANGUAGE);
             con_source.push(signup.channel);
         }
     }
@@ -65,8 +63,9 @@ pub(super) async fn insert(
         queue::payload_around_id(|candidate_id| CandidateEmail::ConfirmSignup { candidate_id })?;
     let job_ids: Vec<String> = signups.iter().map(|_| queue::new_job_id()).collect();
     // One statement, so one round trip and one commit: the candidates whose address is
-    // new, and for exactly those (matched by address) their citizenships, consents,
-    // sign-up and confirmation job. Foreign keys are checked at the end of the
+    // new, and for exactly those (matched by address) their citizenships, consents
+    // (under the texts current at that moment: a missing text leaves the id NULL,
+    // which the column refuses), sign-up and confirmation job. Foreign keys are checked at the end of the
     // statement, when the candidates are there.
     //
     // apalis's trigger sends a notification per job whose `run_at` is not after the
@@ -92,9 +91,10 @@ pub(super) async fn insert(
            JOIN c ON c.email = t.email \
          ), consents AS ( \
            INSERT INTO consents (candidate_id, kind, consent_text_id, granted_at, granted_source) \
-           SELECT c.id, t.kind, t.text_id, $19, t.source \
-           FROM UNNEST($22::text[], $23::text[], $24::int8[], $25::text[]) \
-             AS t(email, kind, text_id, source) JOIN c ON c.email = t.email \
+           SELECT c.id, t.kind, (SELECT ct.id FROM consent_texts ct WHERE ct.kind = t.kind \
+             AND ct.language = t.language ORDER BY ct.version DESC LIMIT 1), $19, t.source \
+           FROM UNNEST($22::text[], $23::text[], $24::text[], $25::text[]) \
+             AS t(email, kind, language, source) JOIN c ON c.email = t.email \
          ), signups AS ( \
            INSERT INTO signups (campaign_id, candidate_id, kind, source, utm_source, \
              utm_medium, utm_campaign, utm_term, utm_content, referrer, created_at) \
@@ -149,7 +149,7 @@ pub(super) async fn insert(
     .bind(&cit_country)
     .bind(&con_email)
     .bind(&con_kind)
-    .bind(&con_text)
+    .bind(&con_language)
     .bind(&con_source)
     .bind(signups.iter().map(|s| s.campaign_id).collect::<Vec<i64>>())
     .bind(signups.iter().map(|s| s.channel).collect::<Vec<&str>>())
