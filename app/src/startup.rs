@@ -196,7 +196,14 @@ pub async fn bootstrap_development(db: &DatabaseConnection) -> anyhow::Result<()
     if campaigns::count(db).await? > 0 || staff::count(db).await? > 0 {
         return Ok(());
     }
-    campaigns::create_demo(db).await?;
+    if let Err(e) = campaigns::create_demo(db).await {
+        // Two processes started on one new database at once: the other one won.
+        if campaigns::count(db).await? > 0 {
+            tracing::info!("another process created the demo data");
+            return Ok(());
+        }
+        return Err(e.into());
+    }
     let password: String = rand::rng()
         .sample_iter(&Alphanumeric)
         .take(20)
