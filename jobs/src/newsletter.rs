@@ -23,7 +23,7 @@
 use std::{
     collections::VecDeque,
     num::NonZeroU32,
-    sync::{Arc, Mutex as StdMutex},
+    sync::{Arc, Mutex as StdMutex, RwLock as StdRwLock},
     time::Duration,
 };
 
@@ -49,6 +49,7 @@ use talentpool_core::{
     newsletters::{
         self, Newsletter, NewsletterTemplate, Recipient, Status, UnsubscribeToken,
         delivery::{self, Claimed, Outcome, RecipientInfo},
+        senders,
     },
 };
 use tokio::{
@@ -135,7 +136,7 @@ struct Shared {
     target: Target,
     from: Mailbox,
     domain: String,
-    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    rate: Arc<RateShare>,
     stop: CancellationToken,
     /// Recent attempts (true: failed), for the auto-pause.
     recent: StdMutex<VecDeque<bool>>,
@@ -148,6 +149,87 @@ struct Work {
 }
 
 type Reply = (Outcome, Option<oneshot::Sender<()>>);
+
+/// `SEND_RATE_PER_SEC` is the rate of all sending processes together: this process
+/// sends at its share, which the heartbeat keeps up to date.
+struct RateShare {
+    total: Option<NonZeroU32>,
+    current: StdRwLock<Option<(u32, Arc<DefaultDirectRateLimiter>)>>,
+}
+
+impl RateShare {
+    fn new(total: u32) -> Self {
+        let share = Self {
+            total: NonZeroU32::new(total),
+            current: StdRwLock::new(None),
+        };
+        share.set_alive(1);
+        share
+    }
+
+    /// `alive` senders share the rate now.
+    fn set_alive(&self, alive: u32) {
+        let Some(total) = self.total else { return };
+        let per_second = senders::share(total.get(), alive);
+        let mut current = self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if current.as_ref().map(|(rate, _)| *rate) != Some(per_second) {
+            *current = NonZeroU32::new(per_second).map(|rate| (rate.get(), Arc::new(smooth(rate))));
+        }
+    }
+
+    /// This process's messages per second; `None`: no limit.
+    fn per_second(&self) -> Option<u32> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|(rate, _)| *rate)
+    }
+
+    fn limiter(&self) -> Option<Arc<DefaultDirectRateLimiter>> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|(_, limiter)| limiter.clone())
+    }
+}
+
+/// A smooth limit: one message every 1/rate seconds, with a burst of at most 20 ms worth
+/// of messages, so that timer granularity (1 ms) cannot hold the rate below the limit;
+/// never "N at once, then sleep a second".
+fn smooth(rate: NonZeroU32) -> DefaultDirectRateLimiter {
+    let burst = NonZeroU32::new(rate.get() / 50).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+}
+
+/// Records this process among the senders alive about once a second and updates its
+/// share of the rate; leaves when `shutdown` is cancelled.
+async fn heartbeat(
+    ctx: JobContext,
+    worker: String,
+    rate: Arc<RateShare>,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => break,
+        }
+        match senders::beat(&ctx.db, &worker, Utc::now()).await {
+            Ok(alive) => rate.set_alive(alive),
+            Err(e) => tracing::warn!(error = %e, "newsletter sender heartbeat"),
+        }
+    }
+    if let Err(e) = senders::leave(&ctx.db, &worker).await {
+        tracing::warn!(error = %e, "newsletter sender could not sign off");
+    }
+}
 
 /// The sender loop of one worker process; returns when `shutdown` is cancelled, after
 /// the messages in flight are recorded.
@@ -164,32 +246,31 @@ pub async fn run(ctx: JobContext, shutdown: CancellationToken) {
             return;
         }
     };
-    let limiter = NonZeroU32::new(ctx.settings.send_rate_per_sec).map(|rate| {
-        // A smooth limit: one message every 1/rate seconds, with a burst of at most 20 ms
-        // worth of messages, so that timer granularity (1 ms) cannot hold the rate below
-        // the limit; never "N at once, then sleep a second".
-        let burst = NonZeroU32::new(rate.get() / 50).unwrap_or(NonZeroU32::MIN);
-        Arc::new(RateLimiter::direct(
-            Quota::per_second(rate).allow_burst(burst),
-        ))
-    });
+    let rate = Arc::new(RateShare::new(ctx.settings.send_rate_per_sec));
+    let beating = tokio::spawn(heartbeat(
+        ctx.clone(),
+        worker.clone(),
+        rate.clone(),
+        shutdown.clone(),
+    ));
     let poll = Duration::from_millis(ctx.settings.job_poll_millis.clamp(10, 1000));
     loop {
         tokio::select! {
             () = tokio::time::sleep(poll) => {}
-            () = shutdown.cancelled() => return,
+            () = shutdown.cancelled() => break,
         }
-        if let Err(e) = tick(&ctx, &worker, &target, limiter.clone(), &shutdown).await {
+        if let Err(e) = tick(&ctx, &worker, &target, rate.clone(), &shutdown).await {
             tracing::error!(error = %e, "newsletter sender");
         }
     }
+    let _ = beating.await;
 }
 
 async fn tick(
     ctx: &JobContext,
     worker: &str,
     target: &Target,
-    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    rate: Arc<RateShare>,
     shutdown: &CancellationToken,
 ) -> Result<(), crate::Error> {
     let max_late = chrono::Duration::minutes(i64::from(ctx.settings.newsletter_max_late_minutes));
@@ -202,7 +283,7 @@ async fn tick(
         if shutdown.is_cancelled() {
             break;
         }
-        send_newsletter(ctx, worker, target, limiter.clone(), newsletter, shutdown).await?;
+        send_newsletter(ctx, worker, target, rate.clone(), newsletter, shutdown).await?;
     }
     Ok(())
 }
@@ -211,7 +292,7 @@ async fn send_newsletter(
     ctx: &JobContext,
     worker: &str,
     target: &Target,
-    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    rate: Arc<RateShare>,
     newsletter: Newsletter,
     shutdown: &CancellationToken,
 ) -> Result<(), crate::Error> {
@@ -244,7 +325,7 @@ async fn send_newsletter(
         newsletter,
         template,
         target: target.clone(),
-        limiter,
+        rate,
         stop: shutdown.child_token(),
         recent: StdMutex::new(VecDeque::with_capacity(FAILURE_WINDOW)),
     });
@@ -275,12 +356,19 @@ async fn send_newsletter(
                 }
             }
             let free = work_tx.capacity() as u64;
-            // Claim only what can be started well within the lease.
             let mut want = free.min(CLAIM_BATCH);
-            if let Some(rate) = NonZeroU32::new(ctx.settings.send_rate_per_sec) {
-                want = want.min(u64::from(rate.get()).max(1) * 2);
+            let mut least = (concurrency as u64).min(CLAIM_BATCH);
+            if let Some(per_second) = shared.rate.per_second() {
+                // Claim only what this process starts well within the lease at its
+                // share of the rate: at most half the lease (less the margin) worth,
+                // counting what is claimed and not yet taken.
+                let window = lease_std.saturating_sub(LEASE_MARGIN).as_secs_f64() / 2.0;
+                let most = ((f64::from(per_second) * window) as u64).max(1);
+                let waiting = (capacity as u64).saturating_sub(free);
+                want = want.min(most.saturating_sub(waiting));
+                least = least.min(most);
             }
-            if want < (concurrency as u64).min(CLAIM_BATCH) {
+            if want == 0 || want < least {
                 tokio::time::sleep(Duration::from_millis(2)).await;
                 continue;
             }
@@ -597,14 +685,16 @@ async fn connection(
     // The acknowledgement of the last message sent: the next one goes out only after it.
     let mut pending: Option<oneshot::Receiver<()>> = None;
     loop {
-        let next = work.lock().await.recv().await;
-        let Some(item) = next else { break };
-        if let Some(limiter) = &shared.limiter {
+        // The permit first, then the delivery: a delivery taken is sent at once, so
+        // the time it waits (against its lease) is only the time in the queue.
+        if let Some(limiter) = shared.rate.limiter() {
             tokio::select! {
                 () = limiter.until_ready() => {}
                 () = shared.stop.cancelled() => {}
             }
         }
+        let next = work.lock().await.recv().await;
+        let Some(item) = next else { break };
         if shared.stop.is_cancelled() {
             // Paused, cancelled or shutting down: back to the queue, not attempted.
             let _ = outcomes

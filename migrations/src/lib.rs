@@ -14,6 +14,7 @@ mod m20261125_000008_pool_indexes;
 mod m20261125_000009_companies_portal;
 mod m20261125_000010_newsletter_delivery;
 mod m20261125_000011_erasures_and_retention;
+mod m20261201_000012_newsletter_senders;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_companies_portal::Migration),
             Box::new(m20261125_000010_newsletter_delivery::Migration),
             Box::new(m20261125_000011_erasures_and_retention::Migration),
+            Box::new(m20261201_000012_newsletter_senders::Migration),
         ]
     }
 }

@@ -2,7 +2,7 @@
 //! the SMTP sink in this process; one is SIGKILLed mid-send twice and restarted, and
 //! every recipient still gets a copy, with duplicates within the documented bound (one
 //! per open SMTP connection per kill). Two worker processes on one PostgreSQL database
-//! never send to a recipient twice.
+//! never send to a recipient twice, and share one rate limit.
 //!
 //! The binary is `TALENTPOOL_BIN`, or `talentpool` in the target directory of this test
 //! (`cargo build -p talentpool` builds it; `cargo nextest run --workspace` does too).
@@ -168,9 +168,13 @@ impl Fixture {
             .env("NEWSLETTER_LEASE_SECS", "2")
             .env("NEWSLETTER_RETRY_SECS", "0")
             .env("SEND_RATE_PER_SEC", rate.to_string())
-            .env("RUST_LOG", "warn")
+            // WORKER_LOG=info WORKER_LOG_FILE=/tmp/workers.log keeps the workers' logs.
+            .env(
+                "RUST_LOG",
+                std::env::var("WORKER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(worker_log())
             .spawn()
             .expect("start the talentpool binary")
     }
@@ -228,6 +232,20 @@ impl Fixture {
     }
 }
 
+/// Where the workers' stderr goes: `WORKER_LOG_FILE` (appended to), or nowhere.
+fn worker_log() -> Stdio {
+    std::env::var("WORKER_LOG_FILE")
+        .ok()
+        .and_then(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+        })
+        .map_or_else(Stdio::null, Stdio::from)
+}
+
 fn kill(child: &mut Child) {
     // `Child::kill` is SIGKILL on Unix: no shutdown code runs.
     child.kill().expect("SIGKILL");
@@ -281,18 +299,20 @@ async fn a_killed_worker_loses_nobody_postgres() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_workers_on_postgres_send_each_message_once() {
+async fn two_workers_on_postgres_send_each_message_once_at_one_shared_rate() {
     const N: usize = 2000;
+    // SEND_RATE_PER_SEC is the rate of both processes together: 200 each, with leases
+    // of 2 s (claims must stay small enough to be started within them).
+    const RATE: u32 = 400;
     let fixture = Fixture::new(true).await;
     let id = fixture.newsletter(N).await;
-    // Held until both processes are up, so that neither finishes alone before the other
-    // has started (each is limited, so that both are at work for a while).
+    // Held until both processes are up and know of each other.
     newsletters::pause(&fixture.db, id, None, Actor::System)
         .await
         .expect("pause")
         .expect("paused");
-    let mut one = fixture.worker(500);
-    let mut two = fixture.worker(500);
+    let mut one = fixture.worker(RATE);
+    let mut two = fixture.worker(RATE);
     tokio::time::sleep(Duration::from_secs(3)).await;
     newsletters::resume(&fixture.db, id, Utc::now(), Actor::System)
         .await
@@ -305,6 +325,40 @@ async fn two_workers_on_postgres_send_each_message_once() {
         fixture.tally(N).await,
         (0, 0),
         "each recipient exactly once"
+    );
+    // Both processes sent, and together no faster than the one rate.
+    let rows = fixture
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            fixture.db.get_database_backend(),
+            format!(
+                "SELECT claimed_by, CAST(COUNT(*) AS BIGINT) AS n, \
+                 EXTRACT(EPOCH FROM MAX(sent_at) - MIN(sent_at))::float8 AS span \
+                 FROM deliveries WHERE newsletter_id = {id} GROUP BY ROLLUP (claimed_by)"
+            ),
+        ))
+        .await
+        .expect("shares");
+    let mut shares = Vec::new();
+    let mut span = 0.0;
+    for row in rows {
+        let worker: Option<String> = row.try_get("", "claimed_by").expect("worker");
+        let n: i64 = row.try_get("", "n").expect("count");
+        match worker {
+            Some(_) => shares.push(n),
+            None => span = row.try_get::<f64>("", "span").expect("span"),
+        }
+    }
+    let rate = (N - 1) as f64 / span;
+    eprintln!("two processes sent {shares:?} at {rate:.0} messages/s together (limit {RATE})");
+    assert_eq!(shares.len(), 2, "both processes sent: {shares:?}");
+    assert!(
+        shares.iter().all(|n| *n as usize >= N / 5),
+        "each sent a fair part: {shares:?}"
+    );
+    assert!(
+        rate <= f64::from(RATE) * 1.2,
+        "{rate:.0} messages/s from both processes together; the limit is {RATE}"
     );
     fixture.teardown().await;
 }

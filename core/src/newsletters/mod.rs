@@ -8,6 +8,7 @@
 //! newsletter lives in its own row and in the ledger, never in the job queue.
 
 pub mod delivery;
+pub mod senders;
 pub mod template;
 pub mod unsubscribe;
 
