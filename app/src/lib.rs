@@ -2,6 +2,7 @@
 
 pub mod campaign_cache;
 pub mod http;
+pub mod send_rates;
 pub mod session_store;
 pub mod signups;
 pub mod startup;

@@ -98,6 +98,7 @@ impl Application {
                 settings.login_attempts_per_hour.saturating_mul(5),
             )),
             campaigns: Default::default(),
+            send_rates: Default::default(),
             signup_writer: SignupWriter::start(db.clone()),
             settings: settings.clone(),
         };

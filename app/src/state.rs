@@ -22,6 +22,8 @@ pub struct AppState {
     pub login_limits: Arc<crate::http::admin::LoginLimits>,
     /// Open campaigns by slug, for the landing pages and sign-ups.
     pub campaigns: crate::campaign_cache::CampaignCache,
+    /// Newsletters' sending rates, from their progress as it is read.
+    pub send_rates: crate::send_rates::SendRates,
     /// Sign-ups are written in group commits through this.
     pub signup_writer: SignupWriter,
 }

@@ -15,6 +15,7 @@ mod m20261125_000009_companies_portal;
 mod m20261125_000010_newsletter_delivery;
 mod m20261125_000011_erasures_and_retention;
 mod m20261201_000012_newsletter_senders;
+mod m20261201_000013_newsletter_counts;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000010_newsletter_delivery::Migration),
             Box::new(m20261125_000011_erasures_and_retention::Migration),
             Box::new(m20261201_000012_newsletter_senders::Migration),
+            Box::new(m20261201_000013_newsletter_counts::Migration),
         ]
     }
 }

@@ -18,6 +18,10 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub recipients: i32,
     pub frozen_at: Option<DateTimeUtc>,
+    pub sent_count: i64,
+    pub failed_count: i64,
+    pub skipped_count: i64,
+    pub unsubscribes: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -263,6 +263,7 @@ fn ids<'a>(outcomes: &'a [Outcome], pick: impl Fn(&'a Outcome) -> Option<i64>) -
 /// skip reason, one for the released, and one per failure (rare).
 pub async fn record(
     db: &DatabaseConnection,
+    newsletter_id: i64,
     outcomes: &[Outcome],
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -270,20 +271,26 @@ pub async fn record(
     if outcomes.is_empty() {
         return Ok(());
     }
-    let txn = begin_write(db).await?;
     let sent = ids(outcomes, |o| match o {
         Outcome::Sent { id } => Some(*id),
         _ => None,
     });
+    if sent.len() == outcomes.len() {
+        // The usual case, and the one every sent message waits for.
+        return record_sent(db, newsletter_id, &sent, now).await;
+    }
+    let mut counts = Counts::default();
+    let txn = begin_write(db).await?;
     for chunk in sent.chunks(1000) {
-        delivery::Entity::update_many()
+        counts.sent += delivery::Entity::update_many()
             .col_expr(D::Status, Expr::value("sent"))
             .col_expr(D::SentAt, Expr::value(Some(now)))
             .col_expr(D::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
             .filter(D::Id.is_in(chunk.to_vec()))
             .filter(D::Status.eq("sending"))
             .exec(&txn)
-            .await?;
+            .await?
+            .rows_affected;
     }
     let released = ids(outcomes, |o| match o {
         Outcome::Released { id } => Some(*id),
@@ -307,14 +314,15 @@ pub async fn record(
     }
     for (reason, ids) in skipped {
         for chunk in ids.chunks(1000) {
-            delivery::Entity::update_many()
+            counts.skipped += delivery::Entity::update_many()
                 .col_expr(D::Status, Expr::value("skipped"))
                 .col_expr(D::LastError, Expr::value(reason))
                 .col_expr(D::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
                 .filter(D::Id.is_in(chunk.to_vec()))
                 .filter(D::Status.is_in(["sending", "queued"]))
                 .exec(&txn)
-                .await?;
+                .await?
+                .rows_affected;
         }
     }
     for o in outcomes {
@@ -331,14 +339,15 @@ pub async fn record(
                     .await?;
             }
             Outcome::Failed { id, error, email } => {
-                delivery::Entity::update_many()
+                counts.failed += delivery::Entity::update_many()
                     .col_expr(D::Status, Expr::value("failed"))
                     .col_expr(D::LastError, Expr::value(error.as_str()))
                     .col_expr(D::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
                     .filter(D::Id.eq(*id))
                     .filter(D::Status.eq("sending"))
                     .exec(&txn)
-                    .await?;
+                    .await?
+                    .rows_affected;
                 if let Some(email) = email {
                     suppress(&txn, email, error, now).await?;
                 }
@@ -346,7 +355,114 @@ pub async fn record(
             _ => {}
         }
     }
+    count(&txn, newsletter_id, counts).await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// Changes to a newsletter's counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub sent: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub unsubscribes: u64,
+}
+
+/// Adds to a newsletter's counts, in the transaction that changed its deliveries.
+pub async fn count(db: &impl ConnectionTrait, newsletter_id: i64, counts: Counts) -> Result<()> {
+    if counts == Counts::default() {
+        return Ok(());
+    }
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    crate::sql::execute(
+        db,
+        "UPDATE newsletters SET sent_count = sent_count + ?, failed_count = failed_count + ?, \
+         skipped_count = skipped_count + ?, unsubscribes = unsubscribes + ? WHERE id = ?",
+        vec![
+            n(counts.sent).into(),
+            n(counts.failed).into(),
+            n(counts.skipped).into(),
+            n(counts.unsubscribes).into(),
+            newsletter_id.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Counts skipped deliveries from the `newsletter_id` column of rows an update returned.
+pub async fn count_skipped_rows(
+    db: &impl ConnectionTrait,
+    rows: &[sea_orm::QueryResult],
+) -> Result<()> {
+    let mut per_newsletter: HashMap<i64, u64> = HashMap::new();
+    for row in rows {
+        *per_newsletter
+            .entry(row.try_get::<i64>("", "newsletter_id")?)
+            .or_default() += 1;
+    }
+    for (newsletter_id, skipped) in per_newsletter {
+        count(
+            db,
+            newsletter_id,
+            Counts {
+                skipped,
+                ..Counts::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Marks deliveries sent and counts them, with statements whose text does not depend
+/// on how many there are (so they are prepared once per connection): on PostgreSQL one
+/// statement with an array, on SQLite a JSON list in a transaction of two statements.
+async fn record_sent(
+    db: &DatabaseConnection,
+    newsletter_id: i64,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            sea_orm::sqlx::query(
+                "WITH sent AS (UPDATE deliveries SET status = 'sent', sent_at = $2, \
+                 lease_until = NULL WHERE id = ANY($1) AND status = 'sending' RETURNING 1) \
+                 UPDATE newsletters SET sent_count = sent_count + (SELECT COUNT(*) FROM sent) \
+                 WHERE id = $3",
+            )
+            .bind(ids)
+            .bind(now)
+            .bind(newsletter_id)
+            .execute(db.get_postgres_connection_pool())
+            .await
+            .map_err(crate::db::sqlx_error)?;
+        }
+        backend => {
+            let txn = begin_write(db).await?;
+            let sent = txn
+                .execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    "UPDATE deliveries SET status = 'sent', sent_at = ?, lease_until = NULL \
+                     WHERE id IN (SELECT value FROM json_each(?)) AND status = 'sending'",
+                    [now.into(), serde_json::to_string(ids)?.into()],
+                ))
+                .await?
+                .rows_affected();
+            count(
+                &txn,
+                newsletter_id,
+                Counts {
+                    sent,
+                    ..Counts::default()
+                },
+            )
+            .await?;
+            txn.commit().await?;
+        }
+    }
     Ok(())
 }
 

@@ -161,6 +161,10 @@ pub async fn create(
         updated_at: Set(now),
         recipients: Set(0),
         frozen_at: Set(None),
+        sent_count: Set(0),
+        failed_count: Set(0),
+        skipped_count: Set(0),
+        unsubscribes: Set(0),
     })
     .exec(&txn)
     .await?
@@ -322,7 +326,31 @@ pub struct Progress {
     pub unsubscribes: i64,
 }
 
+/// A newsletter's progress: from the counts on its row once the ledger is frozen (one
+/// row, however large the ledger), from the ledger while it is being written.
 pub async fn progress(db: &impl ConnectionTrait, id: i64) -> Result<Progress> {
+    let Some(n) = find(db, id).await? else {
+        return Ok(Progress::default());
+    };
+    if n.frozen_at.is_none() {
+        return recount(db, id).await;
+    }
+    let recipients = i64::from(n.recipients);
+    Ok(Progress {
+        recipients,
+        queued: Ord::max(
+            recipients - n.sent_count - n.failed_count - n.skipped_count,
+            0,
+        ),
+        sent: n.sent_count,
+        failed: n.failed_count,
+        skipped: n.skipped_count,
+        unsubscribes: n.unsubscribes,
+    })
+}
+
+/// Counts the ledger itself (one pass over every delivery of the newsletter).
+pub async fn recount(db: &impl ConnectionTrait, id: i64) -> Result<Progress> {
     let backend = db.get_database_backend();
     let p = if backend == DbBackend::Postgres {
         "$1"
@@ -356,6 +384,27 @@ pub async fn progress(db: &impl ConnectionTrait, id: i64) -> Result<Progress> {
     Ok(progress)
 }
 
+/// Writes the ledger's own counts onto the newsletter's row (when it is done, and after
+/// a change made outside the sender).
+async fn write_recount(db: &impl ConnectionTrait, id: i64) -> Result<()> {
+    let counted = recount(db, id).await?;
+    newsletter::Entity::update_many()
+        .col_expr(newsletter::Column::SentCount, Expr::value(counted.sent))
+        .col_expr(newsletter::Column::FailedCount, Expr::value(counted.failed))
+        .col_expr(
+            newsletter::Column::SkippedCount,
+            Expr::value(counted.skipped),
+        )
+        .col_expr(
+            newsletter::Column::Unsubscribes,
+            Expr::value(counted.unsubscribes),
+        )
+        .filter(newsletter::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Why deliveries failed, most frequent first: `(reason, count)`.
 pub async fn failure_reasons(db: &impl ConnectionTrait, id: i64) -> Result<Vec<(String, i64)>> {
     let backend = db.get_database_backend();
@@ -378,16 +427,6 @@ pub async fn failure_reasons(db: &impl ConnectionTrait, id: i64) -> Result<Vec<(
     rows.iter()
         .map(|row| Ok((row.try_get("", "reason")?, row.try_get("", "n")?)))
         .collect()
-}
-
-/// Deliveries of the newsletter sent since `since` (for the sending rate).
-pub async fn sent_since(db: &impl ConnectionTrait, id: i64, since: DateTime<Utc>) -> Result<u64> {
-    Ok(delivery_entity::Entity::find()
-        .filter(delivery_entity::Column::NewsletterId.eq(id))
-        .filter(delivery_entity::Column::Status.eq("sent"))
-        .filter(delivery_entity::Column::SentAt.gte(since))
-        .count(db)
-        .await?)
 }
 
 /// The newsletter as `candidate_id` would get it (a sample recipient when `None`), with
@@ -619,9 +658,10 @@ pub async fn cancel(
 /// Skips the deliveries of a cancelled newsletter that are waiting, or were claimed by a
 /// worker whose lease has run out. (Rows a worker still holds are released by it when it
 /// sees the cancel, and it calls this again.)
-pub async fn skip_cancelled(db: &impl ConnectionTrait, id: i64, now: DateTime<Utc>) -> Result<()> {
+pub async fn skip_cancelled(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> Result<()> {
     use delivery_entity::Column as D;
-    delivery_entity::Entity::update_many()
+    let txn = begin_write(db).await?;
+    let skipped = delivery_entity::Entity::update_many()
         .col_expr(D::Status, Expr::value("skipped"))
         .col_expr(D::LastError, Expr::value("cancelled"))
         .col_expr(D::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
@@ -633,22 +673,36 @@ pub async fn skip_cancelled(db: &impl ConnectionTrait, id: i64, now: DateTime<Ut
                     .add(D::LeaseUntil.lt(now)),
             ),
         )
-        .exec(db)
-        .await?;
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    delivery::count(
+        &txn,
+        id,
+        delivery::Counts {
+            skipped,
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
 }
 
 /// Skips what a crashed worker left claimed in cancelled newsletters, once its lease has
 /// run out (run by every sender on each round).
-pub async fn sweep_cancelled(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<()> {
+pub async fn sweep_cancelled(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<()> {
     use delivery_entity::Column as D;
-    delivery_entity::Entity::update_many()
-        .col_expr(D::Status, Expr::value("skipped"))
-        .col_expr(D::LastError, Expr::value("cancelled"))
-        .col_expr(D::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
-        .filter(D::Status.eq("sending"))
-        .filter(D::LeaseUntil.lt(now))
-        .filter(
+    let txn = begin_write(db).await?;
+    let mut update = Query::update();
+    update
+        .table(delivery_entity::Entity)
+        .value(D::Status, "skipped")
+        .value(D::LastError, "cancelled")
+        .value(D::LeaseUntil, None::<DateTime<Utc>>)
+        .and_where(D::Status.eq("sending"))
+        .and_where(D::LeaseUntil.lt(now))
+        .and_where(
             D::NewsletterId.in_subquery(
                 Query::select()
                     .column(newsletter::Column::Id)
@@ -657,8 +711,11 @@ pub async fn sweep_cancelled(db: &impl ConnectionTrait, now: DateTime<Utc>) -> R
                     .take(),
             ),
         )
-        .exec(db)
-        .await?;
+        .returning_col(D::NewsletterId);
+    let backend = txn.get_database_backend();
+    let rows = txn.query_all_raw(backend.build(&update)).await?;
+    delivery::count_skipped_rows(&txn, &rows).await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -854,6 +911,10 @@ pub async fn finish_if_done(db: &DatabaseConnection, id: i64, now: DateTime<Utc>
         .exec(db)
         .await?
         .rows_affected;
+    if changed == 1 {
+        // The archive shows the ledger's own counts.
+        write_recount(db, id).await?;
+    }
     Ok(changed == 1)
 }
 
@@ -899,20 +960,33 @@ pub async fn unsubscribe(
         .filter(candidate::Column::Id.eq(candidate.id))
         .exec(&txn)
         .await?;
-    delivery_entity::Entity::update_many()
+    let unsubscribes = delivery_entity::Entity::update_many()
         .col_expr(D::UnsubscribedAt, Expr::value(Some(now)))
         .filter(D::NewsletterId.eq(token.newsletter_id))
         .filter(D::CandidateId.eq(candidate.id))
         .filter(D::UnsubscribedAt.is_null())
         .exec(&txn)
-        .await?;
-    delivery_entity::Entity::update_many()
-        .col_expr(D::Status, Expr::value("skipped"))
-        .col_expr(D::LastError, Expr::value("unsubscribed"))
-        .filter(D::CandidateId.eq(candidate.id))
-        .filter(D::Status.eq("queued"))
-        .exec(&txn)
-        .await?;
+        .await?
+        .rows_affected;
+    delivery::count(
+        &txn,
+        token.newsletter_id,
+        delivery::Counts {
+            unsubscribes,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let mut skip = Query::update();
+    skip.table(delivery_entity::Entity)
+        .value(D::Status, "skipped")
+        .value(D::LastError, "unsubscribed")
+        .and_where(D::CandidateId.eq(candidate.id))
+        .and_where(D::Status.eq("queued"))
+        .returning_col(D::NewsletterId);
+    let backend = txn.get_database_backend();
+    let skipped = txn.query_all_raw(backend.build(&skip)).await?;
+    delivery::count_skipped_rows(&txn, &skipped).await?;
     if was_subscribed {
         audit::record(
             &txn,

@@ -69,11 +69,12 @@ pub async fn view(
         i64::try_from(newsletters::audience_count(&state.db, n.segment_id).await?)
             .unwrap_or(i64::MAX)
     };
-    let now = Utc::now();
-    let window = 10;
-    let recent =
-        newsletters::sent_since(&state.db, n.id, now - chrono::Duration::seconds(window)).await?;
-    let rate_per_sec = recent as f64 / window as f64;
+    let rate_per_sec = if newsletters::status_of(&n) == newsletters::Status::Sending {
+        state.send_rates.observe(n.id, progress.sent).unwrap_or(0.0)
+    } else {
+        state.send_rates.forget(n.id);
+        0.0
+    };
     let eta_seconds = (rate_per_sec > 0.0 && progress.queued > 0)
         .then(|| (progress.queued as f64 / rate_per_sec).ceil() as u64);
     Ok(NewsletterView {
