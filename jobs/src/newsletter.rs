@@ -753,7 +753,9 @@ async fn write_outcomes(shared: Arc<Shared>, mut replies: mpsc::Receiver<Reply>)
             }
         }
         let mut wait = Duration::from_millis(100);
-        while let Err(e) = delivery::record(&shared.ctx.db, &batch, Utc::now()).await {
+        while let Err(e) =
+            delivery::record(&shared.ctx.db, shared.newsletter.id, &batch, Utc::now()).await
+        {
             // Nothing is acknowledged (so nothing more is sent) until this succeeds.
             tracing::error!(error = %e, "could not record delivery outcomes; retrying");
             tokio::time::sleep(wait).await;
