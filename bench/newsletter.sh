@@ -3,8 +3,9 @@
 # `talentpool serve` to a local SMTP sink with no rate limit, on SQLite and on PostgreSQL:
 # messages/s, time to done, peak RSS of the app, the batch-claim time, next to a ceiling
 # measured in the same run (a plain lettre loop sending the same rendered newsletter over
-# the same number of TCP_NODELAY connections to the same sink). Then, with a rate limit
-# set, the measured rate next to the limit. See bench/README.md.
+# the same number of TCP_NODELAY connections to the same sink), and next to the same
+# loop rendering and building each message for its own recipient (no database). Then,
+# with a rate limit set, the measured rate next to the limit. See bench/README.md.
 #
 # Usage:  bash bench/newsletter.sh
 # Knobs (environment): N=100000  CONC=8  RATE=2000  DBS="sqlite postgres"  SKIP_BUILD=1
@@ -162,6 +163,10 @@ for db in $DBS; do
   ceiling=$("$WORK/bench_smtp_ceiling" "$SINK_PORT" "$CONC" "$N" | awk '/ceiling_msgs_per_sec/{print $2}')
   pct=$(python3 -c "print(f'{100*$rate/$ceiling:.0f}')")
   log "$db: ceiling $ceiling msgs/s; the app reached $pct %"
+  log "$db: personal ceiling: the same loop rendering and building each message for its recipient"
+  personal=$("$WORK/bench_smtp_ceiling" "$SINK_PORT" "$CONC" "$N" personalised | awk '/ceiling_msgs_per_sec/{print $2}')
+  ppct=$(python3 -c "print(f'{100*$rate/$personal:.0f}')")
+  log "$db: personal ceiling $personal msgs/s; the app reached $ppct %"
 
   log "$db: with SEND_RATE_PER_SEC=$RATE (candidates resident in Norway)"
   start_app "$URL" "$RATE" "$WORK/app-$db-rate.log"
@@ -175,11 +180,11 @@ for db in $DBS; do
   measured=$(python3 -c "print(f'{($rsent-1)/$span:.0f}')")
   off=$(python3 -c "print(f'{100*($rsent-1)/$span/$RATE-100:+.1f}')")
   log "$db: $rsent sent at $measured msgs/s against a limit of $RATE ($off %)"
-  RESULTS+=("| $db | $sent | $secs | $rate | $ceiling | $pct | $((rss_kb / 1024)) | $claim / $claim_mean | $RATE → $measured ($off %) |")
+  RESULTS+=("| $db | $sent | $secs | $rate | $ceiling | $pct | $personal | $ppct | $((rss_kb / 1024)) | $claim / $claim_mean | $RATE → $measured ($off %) |")
   drop_pg
 done
 
 echo
-echo "| DB | messages | time to done s | msgs/s | ceiling msgs/s | % of ceiling | peak RSS MB | claim ms max / mean | rate limit → measured |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| DB | messages | time to done s | msgs/s | ceiling msgs/s | % of ceiling | personal ceiling msgs/s | % of it | peak RSS MB | claim ms max / mean | rate limit → measured |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${RESULTS[@]}"
