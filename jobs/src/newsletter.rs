@@ -3,7 +3,7 @@
 //! Each tick it starts scheduled newsletters that are due, writes the ledger of
 //! newsletters that just started, and sends: a claimer takes batches of deliveries from
 //! the ledger with a lease, `NEWSLETTER_CONCURRENCY` connection tasks each hold one SMTP
-//! connection (opened by us with `TCP_NODELAY`, see below), and one writer records
+//! connection (opened with `TCP_NODELAY` by `mail::smtp`), and one writer records
 //! outcomes in group commits.
 //!
 //! **Exactly once.** A connection task sends one message, hands the outcome to the
@@ -36,16 +36,13 @@ use lettre::{
         Mailbox, MultiPart,
         header::{self, HeaderName, HeaderValue},
     },
-    transport::smtp::{
-        authentication::{Credentials, Mechanism},
-        client::{AsyncSmtpConnection, TlsParameters},
-        extension::ClientId,
-    },
+    transport::smtp::client::AsyncSmtpConnection,
 };
 use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, EntityTrait};
 use talentpool_core::{
     audit::Actor,
     entities::outbox_message,
+    mail::smtp,
     newsletters::{
         self, Newsletter, NewsletterTemplate, Recipient, Status, UnsubscribeToken,
         delivery::{self, Claimed, Outcome, RecipientInfo},
@@ -53,7 +50,6 @@ use talentpool_core::{
     },
 };
 use tokio::{
-    net::TcpStream,
     sync::{Mutex, mpsc, oneshot},
     time::Instant,
 };
@@ -74,58 +70,17 @@ const FAILURE_THRESHOLD: usize = 25;
 /// Where newsletters go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    Smtp {
-        host: String,
-        port: u16,
-        implicit_tls: bool,
-        starttls: bool,
-        credentials: Option<(String, String)>,
-    },
+    Smtp(smtp::Server),
     /// Development without `SMTP_URL`: the outbox table.
     Outbox,
 }
 
 impl Target {
-    /// Reads `smtp://[user:pass@]host[:port][?tls=required]` or `smtps://…`.
     pub fn parse(url: Option<&str>) -> Result<Self, String> {
-        let Some(url) = url else {
-            return Ok(Self::Outbox);
-        };
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| format!("SMTP_URL {url:?} has no scheme"))?;
-        let implicit_tls = match scheme {
-            "smtp" => false,
-            "smtps" => true,
-            other => return Err(format!("SMTP_URL scheme {other:?} is not smtp or smtps")),
-        };
-        let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let authority = authority.trim_end_matches('/');
-        let (credentials, hostport) = match authority.rsplit_once('@') {
-            Some((userinfo, hostport)) => {
-                let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-                (Some((user.to_owned(), pass.to_owned())), hostport)
-            }
-            None => (None, authority),
-        };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((host, port)) => (
-                host.to_owned(),
-                port.parse()
-                    .map_err(|_| format!("SMTP_URL port {port:?} is not a number"))?,
-            ),
-            None => (hostport.to_owned(), if implicit_tls { 465 } else { 587 }),
-        };
-        let starttls = query
-            .split('&')
-            .any(|kv| kv == "tls=required" || kv == "tls=opportunistic");
-        Ok(Self::Smtp {
-            host,
-            port,
-            implicit_tls,
-            starttls,
-            credentials,
-        })
+        match url {
+            Some(url) => smtp::Server::parse(url).map(Self::Smtp),
+            None => Ok(Self::Outbox),
+        }
     }
 }
 
@@ -459,62 +414,10 @@ enum Connection {
 }
 
 async fn connect(target: &Target) -> Result<Connection, String> {
-    let Target::Smtp {
-        host,
-        port,
-        implicit_tls,
-        starttls,
-        credentials,
-    } = target
-    else {
-        return Ok(Connection::Outbox);
-    };
-    let hello = ClientId::default();
-    let mut connection = if *implicit_tls {
-        let tls = TlsParameters::new(host.clone()).map_err(|e| e.to_string())?;
-        AsyncSmtpConnection::connect_tokio1(
-            (host.as_str(), *port),
-            Some(Duration::from_secs(30)),
-            &hello,
-            Some(tls),
-            None,
-        )
-        .await
-        .map_err(|e| e.to_string())?
-    } else {
-        // lettre leaves Nagle's algorithm on, and its message write then waits for the
-        // server's delayed ACK on every message (~23 messages/s per connection): open
-        // the socket ourselves with TCP_NODELAY.
-        let stream = tokio::time::timeout(
-            Duration::from_secs(30),
-            TcpStream::connect((host.as_str(), *port)),
-        )
-        .await
-        .map_err(|_| "connecting timed out".to_owned())?
-        .map_err(|e| e.to_string())?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        let mut connection = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello)
-            .await
-            .map_err(|e| e.to_string())?;
-        if *starttls {
-            let tls = TlsParameters::new(host.clone()).map_err(|e| e.to_string())?;
-            connection
-                .starttls(tls, &hello)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        connection
-    };
-    if let Some((user, password)) = credentials {
-        connection
-            .auth(
-                &[Mechanism::Plain, Mechanism::Login],
-                &Credentials::new(user.clone(), password.clone()),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+    match target {
+        Target::Smtp(server) => Ok(Connection::Smtp(Box::new(server.connect().await?))),
+        Target::Outbox => Ok(Connection::Outbox),
     }
-    Ok(Connection::Smtp(Box::new(connection)))
 }
 
 const LIST_UNSUBSCRIBE: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe");
@@ -805,40 +708,5 @@ async fn write_outcomes(shared: Arc<Shared>, mut replies: mpsc::Receiver<Reply>)
             }
             shared.stop.cancel();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smtp_urls_are_read() {
-        assert_eq!(Target::parse(None), Ok(Target::Outbox));
-        assert_eq!(
-            Target::parse(Some("smtp://127.0.0.1:2525")),
-            Ok(Target::Smtp {
-                host: "127.0.0.1".into(),
-                port: 2525,
-                implicit_tls: false,
-                starttls: false,
-                credentials: None
-            })
-        );
-        assert_eq!(
-            Target::parse(Some("smtps://u:p@mail.example.no")),
-            Ok(Target::Smtp {
-                host: "mail.example.no".into(),
-                port: 465,
-                implicit_tls: true,
-                starttls: false,
-                credentials: Some(("u".into(), "p".into()))
-            })
-        );
-        assert!(matches!(
-            Target::parse(Some("smtp://m:587?tls=required")),
-            Ok(Target::Smtp { starttls: true, .. })
-        ));
-        assert!(Target::parse(Some("http://x")).is_err());
     }
 }

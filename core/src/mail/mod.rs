@@ -1,11 +1,14 @@
 //! Outgoing mail: SMTP through lettre (the only transport in production) or, in
 //! development without `SMTP_URL`, an outbox table readable at `/dev/outbox`.
 
+pub mod smtp;
 pub mod templates;
 
 use chrono::Utc;
+use std::sync::Arc;
+
 use lettre::{
-    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    Message,
     message::{Mailbox, MultiPart, header},
 };
 use sea_orm::{
@@ -24,9 +27,14 @@ use crate::{
 
 #[derive(Clone)]
 pub enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// A few open connections of our own (`smtp`: lettre's pool leaves Nagle on).
+    Smtp(Arc<smtp::Pool>),
     Outbox(DatabaseConnection),
 }
+
+/// Connections kept open for transactional mail (the email workers send at most eight
+/// messages at a time).
+const IDLE_CONNECTIONS: usize = 8;
 
 #[derive(Clone)]
 pub struct Mailer {
@@ -52,11 +60,10 @@ impl Mailer {
             .map_err(|e| Error::Config(format!("MAIL_FROM: {e}")))?;
         let domain = from.email.domain().to_owned();
         let transport = match &settings.smtp_url {
-            Some(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| Error::Config(format!("SMTP_URL: {e}")))?
-                    .build(),
-            ),
+            Some(url) => Transport::Smtp(Arc::new(smtp::Pool::new(
+                smtp::Server::parse(url).map_err(Error::Config)?,
+                IDLE_CONNECTIONS,
+            ))),
             None => Transport::Outbox(db),
         };
         Ok(Self {
@@ -98,11 +105,13 @@ impl Mailer {
             .build(to, rendered)
             .map_err(|e| SendError::Permanent(e.to_string()))?;
         match &self.transport {
-            Transport::Smtp(smtp) => match smtp.send(message).await {
-                Ok(_) => {}
-                Err(e) if e.is_permanent() => return Err(SendError::Permanent(e.to_string())),
-                Err(e) => return Err(SendError::Temporary(e.to_string())),
-            },
+            Transport::Smtp(pool) => {
+                match pool.send(message.envelope(), &message.formatted()).await {
+                    Ok(()) => {}
+                    Err(smtp::Failure::Permanent(e)) => return Err(SendError::Permanent(e)),
+                    Err(smtp::Failure::Temporary(e)) => return Err(SendError::Temporary(e)),
+                }
+            }
             Transport::Outbox(db) => {
                 let raw = String::from_utf8_lossy(&message.formatted()).into_owned();
                 outbox_message::Entity::insert(outbox_message::ActiveModel {
