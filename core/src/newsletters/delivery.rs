@@ -13,14 +13,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, Value,
+    Statement, Value,
     sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
 
 use crate::{
     Error, Result,
     db::begin_write,
-    entities::{campaign, candidate, delivery, signup, suppression},
+    entities::{candidate, delivery, suppression},
 };
 
 /// A claimed delivery.
@@ -154,76 +154,58 @@ pub async fn recipients(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let candidates = candidate::Entity::find()
-        .filter(candidate::Column::Id.is_in(ids.clone()))
-        .all(db)
-        .await?;
-    let emails: Vec<String> = candidates.iter().map(|c| c.email.clone()).collect();
-    let suppressed: Vec<String> = suppression::Entity::find()
-        .filter(suppression::Column::Email.is_in(emails))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| s.email)
-        .collect();
-    let signups: Vec<(i64, i64)> = signup::Entity::find()
-        .select_only()
-        .column(signup::Column::CandidateId)
-        .column(signup::Column::CampaignId)
-        .filter(signup::Column::CandidateId.is_in(ids))
-        .order_by_asc(signup::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut campaign_ids: Vec<i64> = signups.iter().map(|(_, c)| *c).collect();
-    campaign_ids.sort_unstable();
-    campaign_ids.dedup();
-    let campaign_titles: HashMap<i64, String> = campaign::Entity::find()
-        .filter(campaign::Column::Id.is_in(campaign_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.title))
-        .collect();
-    let titles = signups
-        .into_iter()
-        .filter_map(|(candidate_id, campaign_id)| {
-            campaign_titles
-                .get(&campaign_id)
-                .map(|t| (candidate_id, t.clone()))
-        });
-    let mut first_title: HashMap<i64, String> = HashMap::new();
-    for (candidate_id, title) in titles {
-        first_title.entry(candidate_id).or_insert(title);
+    // One statement whose text does not depend on how many were claimed (the ids are a
+    // JSON list), so each connection prepares it once.
+    let ids_in = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "SELECT value::bigint FROM jsonb_array_elements_text(CAST(? AS jsonb))"
+        }
+        _ => "SELECT value FROM json_each(?)",
+    };
+    let rows = crate::sql::query(
+        db,
+        &format!(
+            "SELECT c.id, c.full_name, c.consent_newsletter, \
+             CASE WHEN c.suppressed_at IS NOT NULL OR EXISTS (SELECT 1 FROM suppressions s \
+               WHERE s.email = c.email) THEN 1 ELSE 0 END AS suppressed, \
+             CASE WHEN c.confirmed_at IS NULL THEN 0 ELSE 1 END AS confirmed, \
+             (SELECT ca.title FROM signups su JOIN campaigns ca ON ca.id = su.campaign_id \
+               WHERE su.candidate_id = c.id ORDER BY su.id LIMIT 1) AS campaign_title \
+             FROM candidates c WHERE c.id IN ({ids_in})"
+        ),
+        vec![serde_json::to_string(&ids)?.into()],
+    )
+    .await?;
+    let mut infos = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let id: i64 = row.try_get("", "id")?;
+        let full_name: String = row.try_get("", "full_name")?;
+        let skip = if !row.try_get::<bool>("", "consent_newsletter")? {
+            Some("unsubscribed")
+        } else if row.try_get::<i32>("", "suppressed")? != 0 {
+            Some("suppressed")
+        } else if row.try_get::<i32>("", "confirmed")? == 0 {
+            Some("unconfirmed")
+        } else {
+            None
+        };
+        infos.insert(
+            id,
+            RecipientInfo {
+                first_name: full_name
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                full_name,
+                campaign_title: row
+                    .try_get::<Option<String>>("", "campaign_title")?
+                    .unwrap_or_default(),
+                skip,
+            },
+        );
     }
-    Ok(candidates
-        .into_iter()
-        .map(|c| {
-            let skip = if !c.consent_newsletter {
-                Some("unsubscribed")
-            } else if c.suppressed_at.is_some() || suppressed.contains(&c.email) {
-                Some("suppressed")
-            } else if c.confirmed_at.is_none() {
-                Some("unconfirmed")
-            } else {
-                None
-            };
-            (
-                c.id,
-                RecipientInfo {
-                    first_name: c
-                        .full_name
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    full_name: c.full_name,
-                    campaign_title: first_title.remove(&c.id).unwrap_or_default(),
-                    skip,
-                },
-            )
-        })
-        .collect())
+    Ok(infos)
 }
 
 /// How a claimed delivery ended (for now).
