@@ -16,6 +16,7 @@ mod m20261125_000010_newsletter_delivery;
 mod m20261125_000011_erasures_and_retention;
 mod m20261201_000012_newsletter_senders;
 mod m20261201_000013_newsletter_counts;
+mod m20261201_000014_delivery_claim_indexes;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000011_erasures_and_retention::Migration),
             Box::new(m20261201_000012_newsletter_senders::Migration),
             Box::new(m20261201_000013_newsletter_counts::Migration),
+            Box::new(m20261201_000014_delivery_claim_indexes::Migration),
         ]
     }
 }
