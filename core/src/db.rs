@@ -144,21 +144,6 @@ pub(crate) fn sqlx_error(e: sea_orm::sqlx::Error) -> crate::Error {
     )))
 }
 
-/// Refreshes the planner's statistics of one table after it grew by a bulk load; on
-/// SQLite from a sample, so that it stays quick at a million rows.
-pub async fn analyze_table(db: &DatabaseConnection, table: &str) -> Result<()> {
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            db.execute_unprepared(&format!("ANALYZE {table}")).await?;
-        }
-        _ => {
-            db.execute_unprepared(&format!("PRAGMA analysis_limit = 1000; ANALYZE {table}"))
-                .await?;
-        }
-    }
-    Ok(())
-}
-
 fn sqlite_file(url: &str) -> Option<String> {
     let rest = url
         .strip_prefix("sqlite://")

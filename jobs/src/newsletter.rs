@@ -296,6 +296,8 @@ async fn send_newsletter(
     let lease = chrono::Duration::seconds(i64::from(ctx.settings.newsletter_lease_secs));
     let lease_std = Duration::from_secs(u64::from(ctx.settings.newsletter_lease_secs));
     let mut checked = Instant::now();
+    // Where the last claim ended (see `delivery::claim`).
+    let mut from = 0;
     let (mut claims, mut claim_total, mut claim_max) = (0u32, Duration::ZERO, Duration::ZERO);
     let result = async {
         loop {
@@ -328,7 +330,8 @@ async fn send_newsletter(
                 continue;
             }
             let claimed_at = Instant::now();
-            let claimed = delivery::claim(&ctx.db, id, worker, want, Utc::now(), lease).await?;
+            let claimed =
+                delivery::claim(&ctx.db, id, worker, want, Utc::now(), lease, &mut from).await?;
             let took = claimed_at.elapsed();
             if !claimed.is_empty() {
                 claims += 1;
@@ -337,8 +340,9 @@ async fn send_newsletter(
             }
             if claimed.is_empty() {
                 if work_tx.capacity() < capacity {
-                    // The connections are still busy with what was claimed.
-                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    // The connections are still busy with what was claimed: look again
+                    // in a moment (each look searches the whole ledger).
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 }
                 // Nothing to claim now (done, or retries and other workers' leases not

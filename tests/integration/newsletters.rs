@@ -967,3 +967,69 @@ async fn back_office_composes_previews_tests_and_sends(app: &TestApp) {
     );
 }
 db_test!(back_office_composes_previews_tests_and_sends);
+
+/// Claims look after the last one first, and from the start of the ledger when that
+/// is not enough: a delivery put back behind the frontier is still claimed, and every
+/// delivery is claimed once per attempt.
+async fn claims_move_on_and_come_back_for_what_was_put_back(app: &TestApp) {
+    use talentpool_core::newsletters::delivery::{self, Outcome};
+    let token = app.api_token().await;
+    for i in 0..8 {
+        candidate(app, &format!("f{i}@example.org"), "Fay", true, true).await;
+    }
+    let segment = everyone(app).await;
+    // A draft: the app's own sender leaves it alone.
+    let id = create(app, &token, segment, BODY).await;
+    let n = newsletters::find(&app.db, id)
+        .await
+        .expect("find")
+        .expect("exists");
+    newsletters::freeze(&app.db, &n, Utc::now())
+        .await
+        .expect("freeze");
+    let lease = chrono::Duration::seconds(60);
+    let mut from = 0;
+    let claim = |limit: u64, from: &mut i64| {
+        let db = app.db.clone();
+        let mut at = *from;
+        async move {
+            let claimed =
+                delivery::claim(&db, id, "test-worker", limit, Utc::now(), lease, &mut at)
+                    .await
+                    .expect("claim");
+            (claimed.into_iter().map(|c| c.id).collect::<Vec<i64>>(), at)
+        }
+    };
+    let (first, next) = claim(3, &mut from).await;
+    from = next;
+    assert_eq!(first.len(), 3);
+    assert_eq!(from, first[2] + 1, "the next claim starts after this one");
+    // The middle one is put back (a pause, say).
+    delivery::record(
+        &app.db,
+        id,
+        &[Outcome::Released { id: first[1] }],
+        Utc::now(),
+    )
+    .await
+    .expect("release");
+    let (second, next) = claim(3, &mut from).await;
+    from = next;
+    assert!(
+        second.iter().all(|d| *d > first[2]),
+        "what lies ahead comes first: {second:?} after {first:?}"
+    );
+    // Two are left ahead and one behind: a claim of ten takes all three.
+    let (third, next) = claim(10, &mut from).await;
+    from = next;
+    assert_eq!(third.len(), 2 + 1, "{third:?}");
+    assert!(third.contains(&first[1]), "the one put back: {third:?}");
+    assert_eq!(from, 0, "short claims look from the start again");
+    let mut all: Vec<i64> = first.iter().chain(&second).chain(&third).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 8, "every delivery claimed");
+    let (none, _) = claim(10, &mut from).await;
+    assert!(none.is_empty(), "nothing twice: {none:?}");
+}
+db_test!(claims_move_on_and_come_back_for_what_was_put_back);

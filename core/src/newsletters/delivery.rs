@@ -48,6 +48,13 @@ fn placeholders(backend: DbBackend, from: usize, n: usize) -> String {
 
 /// Claims up to `limit` deliveries of `newsletter_id` for `worker` until `now + lease`:
 /// waiting rows first (in ledger order), then rows whose lease ran out.
+///
+/// `from` is where the caller's last claim ended: waiting rows are looked for from
+/// there first, then, if too few are found, from the start of the ledger (rows
+/// released or to be retried, and any a crashed claimer put back). Planners cannot see
+/// that the ledger's front is all sent: PostgreSQL, with statistics taken while every
+/// row was waiting, walked the primary key and filtered, reading every sent row on each
+/// claim. `from` only says where to look first; it never decides what is sent.
 pub async fn claim(
     db: &DatabaseConnection,
     newsletter_id: i64,
@@ -55,6 +62,7 @@ pub async fn claim(
     limit: u64,
     now: DateTime<Utc>,
     lease: Duration,
+    from: &mut i64,
 ) -> Result<Vec<Claimed>> {
     let backend = db.get_database_backend();
     let lock = if backend == DbBackend::Postgres {
@@ -66,22 +74,30 @@ pub async fn claim(
     let limit = i64::try_from(Ord::max(limit, 1)).unwrap_or(1000);
     let txn = begin_write(db).await?;
     let mut claimed = Vec::new();
-    for (which, condition) in [
-        (
-            "queued",
-            format!(
-                "status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {})",
-                p(2)
-            ),
-        ),
-        (
-            "expired",
-            format!("status = 'sending' AND lease_until < {}", p(2)),
-        ),
-    ] {
+    let waiting = |from: i64| {
+        format!(
+            "status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {}) \
+             AND id >= {from}",
+            p(2)
+        )
+    };
+    let mut branches = vec![("queued", waiting(*from))];
+    if *from > 0 {
+        branches.push(("queued again", waiting(0)));
+    }
+    branches.push((
+        "expired",
+        format!("status = 'sending' AND lease_until < {}", p(2)),
+    ));
+    for (which, condition) in branches {
         let want = limit - claimed.len() as i64;
         if want <= 0 {
             break;
+        }
+        if which == "queued again" {
+            // Too few after the last claim: from the start of the ledger, now and next
+            // time, until a full claim moves on again.
+            *from = 0;
         }
         let sql = format!(
             "UPDATE deliveries SET status = 'sending', lease_until = {lease}, claimed_by = {worker}, \
@@ -116,6 +132,7 @@ pub async fn claim(
         let rows = txn
             .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?;
+        let before = claimed.len();
         for row in rows {
             claimed.push(Claimed {
                 id: row.try_get("", "id")?,
@@ -126,7 +143,10 @@ pub async fn claim(
                 attempts: row.try_get("", "attempts")?,
             });
         }
-        if which == "queued" && claimed.len() as i64 >= limit {
+        if which.starts_with("queued") && claimed.len() as i64 >= limit {
+            if let Some(last) = claimed[before..].iter().map(|c| c.id).max() {
+                *from = last + 1;
+            }
             break;
         }
     }

@@ -40,8 +40,6 @@ pub const TIME_ZONE: chrono_tz::Tz = chrono_tz::Europe::Oslo;
 
 /// Recipients inserted into the ledger per statement when sending starts.
 const FREEZE_CHUNK: u64 = 10_000;
-/// A ledger at least this large gets fresh planner statistics once it is written.
-const ANALYZE_AFTER: u64 = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -876,11 +874,7 @@ pub async fn freeze(
         .filter(D::NewsletterId.eq(newsletter.id))
         .count(db)
         .await?;
-    if recipients >= ANALYZE_AFTER {
-        // The planner learns how large the ledger now is (autovacuum may be off or late):
-        // without it, PostgreSQL's first claims of a million-row ledger took 580 ms.
-        crate::db::analyze_table(db, "deliveries").await?;
-    }
+
     newsletter::Entity::update_many()
         .col_expr(newsletter::Column::FrozenAt, Expr::value(Some(now)))
         .col_expr(
