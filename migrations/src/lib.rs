@@ -17,6 +17,7 @@ mod m20261125_000011_erasures_and_retention;
 mod m20261201_000012_newsletter_senders;
 mod m20261201_000013_newsletter_counts;
 mod m20261201_000014_delivery_claim_indexes;
+mod m20261201_000015_drop_claimed_index;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_newsletter_senders::Migration),
             Box::new(m20261201_000013_newsletter_counts::Migration),
             Box::new(m20261201_000014_delivery_claim_indexes::Migration),
+            Box::new(m20261201_000015_drop_claimed_index::Migration),
         ]
     }
 }
