@@ -59,6 +59,9 @@ use crate::JobContext;
 
 /// Deliveries claimed per statement (at most).
 const CLAIM_BATCH: u64 = 500;
+/// A sender vacuums the ledger (PostgreSQL) after claiming this many deliveries, so that
+/// the dead entries every delivery leaves do not pile up for the searches at the end.
+const VACUUM_EVERY: u64 = 100_000;
 /// A claimed delivery is not started when less than this is left of its lease.
 const LEASE_MARGIN: Duration = Duration::from_secs(1);
 /// Attempts before a temporary failure is given up.
@@ -299,6 +302,8 @@ async fn send_newsletter(
     // Where the last claim ended (see `delivery::claim`).
     let mut from = 0;
     let (mut claims, mut claim_total, mut claim_max) = (0u32, Duration::ZERO, Duration::ZERO);
+    let mut since_vacuum = 0u64;
+    let mut vacuum: Option<tokio::task::JoinHandle<()>> = None;
     let result = async {
         loop {
             if shared.stop.is_cancelled() {
@@ -337,6 +342,16 @@ async fn send_newsletter(
                 claims += 1;
                 claim_total += took;
                 claim_max = claim_max.max(took);
+                since_vacuum += claimed.len() as u64;
+                if since_vacuum >= VACUUM_EVERY && vacuum.as_ref().is_none_or(|v| v.is_finished()) {
+                    since_vacuum = 0;
+                    let db = ctx.db.clone();
+                    vacuum = Some(tokio::spawn(async move {
+                        if let Err(e) = delivery::vacuum(&db).await {
+                            tracing::warn!(error = %e, "vacuuming the delivery ledger failed");
+                        }
+                    }));
+                }
             }
             if claimed.is_empty() {
                 if work_tx.capacity() < capacity {

@@ -1031,5 +1031,30 @@ async fn claims_move_on_and_come_back_for_what_was_put_back(app: &TestApp) {
     assert_eq!(all.len(), 8, "every delivery claimed");
     let (none, _) = claim(10, &mut from).await;
     assert!(none.is_empty(), "nothing twice: {none:?}");
+
+    // Once sent, the ledger's dead row versions go with a vacuum (PostgreSQL).
+    let sent: Vec<Outcome> = all.iter().map(|&id| Outcome::Sent { id }).collect();
+    delivery::record(&app.db, id, &sent, Utc::now())
+        .await
+        .expect("record sent");
+    delivery::vacuum(&app.db).await.expect("vacuum");
+    if app.backend == talentpool_tests::Backend::Postgres {
+        use sea_orm::ConnectionTrait;
+        let row = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT pg_stat_clear_snapshot() IS NULL AS cleared, \
+                 (SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'deliveries') AS vacuums, \
+                 (SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'deliveries') AS dead",
+            ))
+            .await
+            .expect("stats")
+            .expect("a row");
+        let vacuums: i64 = row.try_get("", "vacuums").expect("vacuums");
+        let dead: i64 = row.try_get("", "dead").expect("dead");
+        assert!(vacuums >= 1, "the ledger was vacuumed");
+        assert_eq!(dead, 0, "no dead row versions left");
+    }
 }
 db_test!(claims_move_on_and_come_back_for_what_was_put_back);
