@@ -66,6 +66,24 @@ async fn candidate(app: &TestApp, email: &str, name: &str, confirmed: bool, cons
     id
 }
 
+/// Writes a draft's ledger without sending it (the app's own sender leaves drafts alone).
+async fn freeze_draft(app: &TestApp, id: i64) {
+    let n = newsletters::find(&app.db, id)
+        .await
+        .expect("find")
+        .expect("exists");
+    newsletters::freeze(&app.db, &n, Utc::now())
+        .await
+        .expect("freeze");
+}
+
+/// `count` confirmed candidates with newsletter consent, `{prefix}{i}@example.org`.
+async fn candidates(app: &TestApp, prefix: &str, name: &str, count: usize) {
+    for i in 0..count {
+        candidate(app, &format!("{prefix}{i}@example.org"), name, true, true).await;
+    }
+}
+
 async fn everyone(app: &TestApp) -> i64 {
     segments::create(&app.db, "Everyone", &Filter::default(), None)
         .await
@@ -279,13 +297,7 @@ async fn one_click_unsubscribe_skips_later_deliveries(app: &TestApp) {
 
     // A second newsletter whose ledger is written, held before anything is sent.
     let second = create(app, &token, segment, BODY).await;
-    let n = newsletters::find(&app.db, second)
-        .await
-        .expect("find")
-        .expect("exists");
-    newsletters::freeze(&app.db, &n, Utc::now())
-        .await
-        .expect("freeze");
+    freeze_draft(app, second).await;
     let page = app.client.get(&link).send().await.expect("GET");
     assert_eq!(page.status(), 200);
     let page = page.text().await.expect("page");
@@ -440,9 +452,7 @@ db_test!(smtp_failures_are_retried_or_suppressed);
 
 async fn a_burst_of_failures_pauses(app: &TestApp) {
     let token = app.api_token().await;
-    for i in 0..40 {
-        candidate(app, &format!("p{i}@example.org"), "Pat", true, true).await;
-    }
+    candidates(app, "p", "Pat", 40).await;
     app.smtp.fail_first(1000, Fault::Reply(451));
     let segment = everyone(app).await;
     let id = create(app, &token, segment, BODY).await;
@@ -484,9 +494,7 @@ db_test!(a_burst_of_failures_pauses);
 
 async fn pause_resume_and_cancel(app: &TestApp) {
     let token = app.api_token().await;
-    for i in 0..30 {
-        candidate(app, &format!("r{i}@example.org"), "Rita", true, true).await;
-    }
+    candidates(app, "r", "Rita", 30).await;
     let segment = everyone(app).await;
     let id = create(app, &token, segment, BODY).await;
     api(
@@ -974,19 +982,11 @@ db_test!(back_office_composes_previews_tests_and_sends);
 async fn claims_move_on_and_come_back_for_what_was_put_back(app: &TestApp) {
     use talentpool_core::newsletters::delivery::{self, Outcome};
     let token = app.api_token().await;
-    for i in 0..8 {
-        candidate(app, &format!("f{i}@example.org"), "Fay", true, true).await;
-    }
+    candidates(app, "f", "Fay", 8).await;
     let segment = everyone(app).await;
     // A draft: the app's own sender leaves it alone.
     let id = create(app, &token, segment, BODY).await;
-    let n = newsletters::find(&app.db, id)
-        .await
-        .expect("find")
-        .expect("exists");
-    newsletters::freeze(&app.db, &n, Utc::now())
-        .await
-        .expect("freeze");
+    freeze_draft(app, id).await;
     let lease = chrono::Duration::seconds(60);
     let mut from = 0;
     let claim = |limit: u64, from: &mut i64| {
