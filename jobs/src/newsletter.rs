@@ -205,12 +205,15 @@ pub async fn run(ctx: JobContext, shutdown: CancellationToken) {
         }
     };
     let rate = Arc::new(RateShare::new(ctx.settings.send_rate_per_sec));
-    let beating = tokio::spawn(heartbeat(
-        ctx.clone(),
-        worker.clone(),
-        rate.clone(),
-        shutdown.clone(),
-    ));
+    // Only a rate is shared: without one, nobody needs to know who is sending.
+    let beating = rate.total.is_some().then(|| {
+        tokio::spawn(heartbeat(
+            ctx.clone(),
+            worker.clone(),
+            rate.clone(),
+            shutdown.clone(),
+        ))
+    });
     let poll = Duration::from_millis(ctx.settings.job_poll_millis.clamp(10, 1000));
     loop {
         tokio::select! {
@@ -221,7 +224,9 @@ pub async fn run(ctx: JobContext, shutdown: CancellationToken) {
             tracing::error!(error = %e, "newsletter sender");
         }
     }
-    let _ = beating.await;
+    if let Some(beating) = beating {
+        let _ = beating.await;
+    }
 }
 
 async fn tick(
