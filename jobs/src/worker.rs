@@ -18,13 +18,25 @@ use apalis::{
 };
 use apalis_postgres::{Config as PgConfig, PostgresStorage, Pubsub};
 use apalis_sqlite::{Config as SqliteConfig, SqliteStorage};
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use talentpool_core::queue::{
     CANDIDATE_EMAIL_QUEUE, COMPANY_EMAIL_QUEUE, CandidateEmail, CompanyEmail,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::{Error, JobContext, candidate_email, company_email};
+
+/// Indexes of apalis's first migration over the same columns as a primary key or an
+/// index its later migrations added, which do not drop them. Every job written (one per
+/// sign-up) paid for the duplicates on PostgreSQL. (`apalis.unique_worker_id` stays:
+/// apalis's foreign key from `jobs.lock_by` to the workers depends on it.)
+const DUPLICATE_POSTGRES_INDEXES: [&str; 4] = [
+    "apalis.unique_job_id",
+    "apalis.lidx",
+    "apalis.wtidx",
+    "apalis.lsidx",
+];
+const DUPLICATE_SQLITE_INDEXES: [&str; 1] = ["Idx"];
 
 /// Creates apalis's tables (SQLite: `Jobs`, `Workers`; PostgreSQL: schema `apalis`).
 /// Part of `talentpool migrate`.
@@ -35,11 +47,23 @@ pub async fn setup_storage(db: &DatabaseConnection) -> Result<(), Error> {
                 .await
                 .map_err(|e| Error::Queue(e.to_string()))?;
             talentpool_core::db::restore_sqlite_pragmas(db).await?;
+            drop_indexes(db, &DUPLICATE_SQLITE_INDEXES).await?;
         }
-        DbBackend::Postgres => PostgresStorage::setup(db.get_postgres_connection_pool())
-            .await
-            .map_err(|e| Error::Queue(e.to_string()))?,
+        DbBackend::Postgres => {
+            PostgresStorage::setup(db.get_postgres_connection_pool())
+                .await
+                .map_err(|e| Error::Queue(e.to_string()))?;
+            drop_indexes(db, &DUPLICATE_POSTGRES_INDEXES).await?;
+        }
         other => return Err(Error::Queue(format!("unsupported database {other:?}"))),
+    }
+    Ok(())
+}
+
+async fn drop_indexes(db: &DatabaseConnection, names: &[&str]) -> Result<(), Error> {
+    for name in names {
+        db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}"))
+            .await?;
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ mod pages;
 mod portal;
 mod repeat_signup;
 mod retention;
+mod schema;
 mod secretariat;
 mod self_service;
 mod signup_api;
