@@ -18,6 +18,7 @@ mod m20261201_000012_newsletter_senders;
 mod m20261201_000013_newsletter_counts;
 mod m20261201_000014_delivery_claim_indexes;
 mod m20261201_000015_drop_claimed_index;
+mod m20261202_000016_search_index_pending_list;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_newsletter_counts::Migration),
             Box::new(m20261201_000014_delivery_claim_indexes::Migration),
             Box::new(m20261201_000015_drop_claimed_index::Migration),
+            Box::new(m20261202_000016_search_index_pending_list::Migration),
         ]
     }
 }
