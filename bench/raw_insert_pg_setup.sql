@@ -1,6 +1,6 @@
 -- Scratch table for the raw-insert ceiling (same columns and unique email index as a
 -- small `candidates` row). Created in the benchmark's own throw-away database.
-CREATE TABLE bench_raw_candidates (
+CREATE TABLE IF NOT EXISTS bench_raw_candidates (
   id                 bigserial PRIMARY KEY,
   email              varchar NOT NULL UNIQUE,
   full_name          varchar(200) NOT NULL,

@@ -261,6 +261,7 @@ bench_db() { # bench_db sqlite|postgres
     log "postgres: created database $PG_DB"
     url=postgres://$PGUSER@$PGHOST:$PGPORT/$PG_DB
   fi
+  raw_ceiling "$db" before
   start_app "$db" "$url"
 
   local created_total=0 line
@@ -316,12 +317,25 @@ bench_db() { # bench_db sqlite|postgres
     log "$db: only $cand candidates stored for $created_total 201 responses"; ERRORS=$((ERRORS + 1))
   fi
 
-  # Raw insert ceiling on the same database server / file.
+  raw_ceiling "$db" after
+  if [[ $db == postgres ]]; then
+    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null
+    log "postgres: dropped database $PG_DB"
+    PG_DB=""
+  fi
+}
+
+# Raw insert ceiling on the same database server / file, measured once before the app
+# starts and once after it stops, so that a machine whose speed drifts during the run
+# (shared vCPUs) moves the ceiling as it moves the sign-ups; the report uses the mean.
+raw_ceiling() { # raw_ceiling sqlite|postgres before|after
+  local db=$1 phase=$2
   if [[ $db == postgres ]]; then
     psql -X -q -d "$PG_DB" -f "$BENCH_DIR/raw_insert_pg_setup.sql" >/dev/null
+    local c
     for c in $CONNS; do
       wait_idle
-      log "postgres: raw insert ceiling, pgbench -c $c -T $RAW_SECONDS"
+      log "postgres: raw insert ceiling ($phase the sign-ups), pgbench -c $c -T $RAW_SECONDS"
       local m0 m1 t0 t1 r0 r1 raw_secs
       all_ticks >"$WORK/pgbench-c$c.ticks0"; read -r m0 t0 _ < <(machine_ticks); r0=$(date +%s.%N)
       pgbench -n -M prepared -c "$c" -j "$THREADS" -T "$RAW_SECONDS" -f "$BENCH_DIR/raw_insert_pg.sql" \
@@ -335,18 +349,18 @@ bench_db() { # bench_db sqlite|postgres
       printf '    raw pg   c=%-3s %8s inserts/s (avg latency %s ms; CPU%% pg %s machine %s/%s)\n' "$c" "$tps" "$lat" \
         "$(pct "$(pg_delta "$WORK/pgbench-c$c.ticks0" "$WORK/pgbench-c$c.ticks1")" "$raw_secs")" \
         "$(awk -v b=$((m1 - m0)) -v t=$((t1 - t0)) -v n="$(nproc)" 'BEGIN{printf "%.0f", 100*n*b/t}')" "$(($(nproc) * 100))" >&2
-      echo "postgres $c $(printf '%.0f' "$tps")" >>"$WORK/raw.tsv"
+      echo "postgres $c $(printf '%.0f' "$tps") $phase" >>"$WORK/raw.tsv"
     done
-    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null
-    log "postgres: dropped database $PG_DB"
-    PG_DB=""
+    # The sign-ups go to an empty candidates table either way; the raw rows stay apart.
+    psql -X -q -d "$PG_DB" -c "TRUNCATE bench_raw_candidates" >/dev/null
   else
     wait_idle
-    log "sqlite: raw insert ceiling, one writer, ${RAW_SECONDS}s"
+    log "sqlite: raw insert ceiling ($phase the sign-ups), one writer, ${RAW_SECONDS}s"
     local out
-    out=$(python3 "$BENCH_DIR/raw_insert_sqlite.py" "$DATA_DIR/raw-ceiling.db" "$RAW_SECONDS")
+    rm -f "$WORK/raw-ceiling.db"*
+    out=$(python3 "$BENCH_DIR/raw_insert_sqlite.py" "$WORK/raw-ceiling.db" "$RAW_SECONDS")
     printf '    raw sqlite    %8s inserts/s (1 writer, WAL, synchronous=NORMAL)\n' "$(kv rows_per_s "$out")" >&2
-    echo "sqlite 1 $(printf '%.0f' "$(kv rows_per_s "$out")")" >>"$WORK/raw.tsv"
+    echo "sqlite 1 $(printf '%.0f' "$(kv rows_per_s "$out")") $phase" >>"$WORK/raw.tsv"
   fi
 }
 
@@ -387,9 +401,11 @@ for db in $DBS; do
 done
 
 # --- report --------------------------------------------------------------------------------
-ceiling_for() { # ceiling_for DB CONNS
-  if [[ $1 == sqlite ]]; then awk '$1=="sqlite"{print $3}' "$WORK/raw.tsv"
-  else awk -v c="$2" '$1=="postgres" && $2==c {print $3}' "$WORK/raw.tsv"; fi
+ceiling_for() { # ceiling_for DB CONNS: the mean of the measurements before and after
+  awk -v db="$1" -v c="$2" '$1==db && (db=="sqlite" || $2==c) { s+=$3; n++ } END { if (n) printf "%.0f", s/n }' "$WORK/raw.tsv"
+}
+ceiling_range() { # ceiling_range DB CONNS: "before/after"
+  awk -v db="$1" -v c="$2" '$1==db && (db=="sqlite" || $2==c) { v[$4]=$3 } END { printf "%s/%s", v["before"], v["after"] }' "$WORK/raw.tsv"
 }
 {
   echo
@@ -398,7 +414,7 @@ ceiling_for() { # ceiling_for DB CONNS
   echo "load: wrk $THREADS threads, POST /api/v1/signups, distinct emails, ${DURATION}s per level after a ${WARMUP}s warm-up; app $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?') release build"
   [[ $DBS == *postgres* ]] && echo "postgres: $(psql -X -Atq -d postgres -c "select split_part(version(), ' on ', 1) || ', fsync=' || current_setting('fsync') || ', synchronous_commit=' || current_setting('synchronous_commit')")"
   echo "sqlite: $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)') (WAL, synchronous=NORMAL) on $(df -T "$WORK" | awk 'NR==2{print $2}') ($WORK)"
-  echo "raw ceiling: postgres = pgbench single-row INSERT, autocommit, same connections; sqlite = one python writer, one INSERT per transaction"
+  echo "raw ceiling: postgres = pgbench single-row INSERT, autocommit, same connections; sqlite = one python writer, one INSERT per transaction; measured before the app starts and after it stops, ceiling/s = their mean"
   echo "CPU % is of one core (cpuAll out of $(($(nproc) * 100))); cpuIrq = interrupt time (loopback networking); cpuOth = every other process on the machine; appMs/su, pgMs/su = CPU ms per sign-up"
   if [[ $WORKERS == 0 ]]; then
     echo "Email workers: not running (serve --no-workers): the confirmation-email jobs wait in the queue. On SQLite the database work runs inside the app process."
@@ -423,6 +439,9 @@ ceiling_for() { # ceiling_for DB CONNS
       "$(per_su "$(kv cpu_app "$line")")" "$( [[ $db == postgres ]] && per_su "$(kv cpu_pg "$line")" || echo -)"
     if (($(kv cpu_other "$line") > 25)); then OTHER_BUSY=1; fi
   done <"$RESULTS"
+  printf 'raw ceiling before/after the sign-ups:'
+  while read -r db c _; do printf '  %s c=%s %s' "$db" "$c" "$(ceiling_range "$db" "$c")"; done <"$RESULTS"
+  echo
   echo
   if [[ -f $WORK/pgstats.txt ]]; then
     awk '{ n=$1; if (n<=0) exit;
