@@ -18,26 +18,21 @@ const INDEX: &str = "idx_candidates_search_text_trgm";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DbBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared(&format!(
-                    "ALTER INDEX {INDEX} SET (gin_pending_list_limit = 512)"
-                ))
-                .await?;
-        }
-        Ok(())
+        alter_index(manager, "SET (gin_pending_list_limit = 512)").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DbBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared(&format!(
-                    "ALTER INDEX {INDEX} RESET (gin_pending_list_limit)"
-                ))
-                .await?;
-        }
-        Ok(())
+        alter_index(manager, "RESET (gin_pending_list_limit)").await
     }
+}
+
+/// `ALTER INDEX … change` on PostgreSQL; SQLite has no trigram index.
+async fn alter_index(manager: &SchemaManager<'_>, change: &str) -> Result<(), DbErr> {
+    if manager.get_database_backend() == DbBackend::Postgres {
+        manager
+            .get_connection()
+            .execute_unprepared(&format!("ALTER INDEX {INDEX} {change}"))
+            .await?;
+    }
+    Ok(())
 }
