@@ -41,6 +41,24 @@ async fn indexes(app: &TestApp) -> Vec<(String, String)> {
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
             )
             .await;
+            // Only a partial index's predicate tells two equal keys apart.
+            let predicates: std::collections::HashMap<String, String> = rows(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
+            )
+            .await
+            .iter()
+            .map(|row| {
+                let name: String = row.try_get("", "name").expect("index name");
+                let sql: String = row.try_get("", "sql").expect("index sql");
+                let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+                let predicate = sql
+                    .to_lowercase()
+                    .split_once(" where ")
+                    .map(|(_, predicate)| predicate.to_owned())
+                    .unwrap_or_default();
+                (name, predicate)
+            })
+            .collect();
             for table in tables {
                 let table: String = table.try_get("", "name").expect("table");
                 for index in rows(&format!("PRAGMA index_list('{table}')")).await {
@@ -55,23 +73,7 @@ async fn indexes(app: &TestApp) -> Vec<(String, String)> {
                             key.push(format!("{column_name:?} {desc}"));
                         }
                     }
-                    let sql: Option<String> = rows(&format!(
-                        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = '{name}'"
-                    ))
-                    .await
-                    .first()
-                    .and_then(|row| row.try_get("", "sql").ok());
-                    // Only a partial index's predicate tells two equal keys apart.
-                    let sql = sql
-                        .unwrap_or_default()
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    let predicate = sql
-                        .to_lowercase()
-                        .split_once(" where ")
-                        .map(|(_, predicate)| predicate.to_owned())
-                        .unwrap_or_default();
+                    let predicate = predicates.get(&name).cloned().unwrap_or_default();
                     found.push((
                         name,
                         format!("{table}: {} WHERE {predicate}", key.join(", ")),
