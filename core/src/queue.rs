@@ -148,13 +148,15 @@ pub async fn mark_done(db: &impl ConnectionTrait, job_id: &str) -> Result<()> {
     let stmt = match db.get_database_backend() {
         DbBackend::Sqlite => Statement::from_sql_and_values(
             DbBackend::Sqlite,
-            "UPDATE Jobs SET status = 'Done', last_result = '{\"Ok\":null}', done_at = strftime('%s','now') \
+            "UPDATE Jobs SET status = 'Done', attempts = attempts + 1, last_result = '{\"Ok\":null}', \
+             done_at = strftime('%s','now'), lock_by = NULL \
              WHERE id = ? AND status IN ('Queued', 'Running')",
             [job_id.into()],
         ),
         DbBackend::Postgres => Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE apalis.jobs SET status = 'Done', last_result = '{\"Ok\":null}'::jsonb, done_at = now() \
+            "UPDATE apalis.jobs SET status = 'Done', attempts = attempts + 1, \
+             last_result = '{\"Ok\":null}'::jsonb, done_at = now(), lock_by = NULL \
              WHERE id = $1 AND status IN ('Queued', 'Running')",
             [job_id.into()],
         ),

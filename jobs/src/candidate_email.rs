@@ -5,7 +5,7 @@
 
 use apalis::prelude::{AbortError, Attempt, BoxDynError, Data, TaskId};
 use chrono::Duration;
-use sea_orm::EntityTrait;
+use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 use serde::Serialize;
 use talentpool_core::{
     candidates,
@@ -41,9 +41,13 @@ fn first_name(full_name: &str) -> &str {
 }
 
 /// A fresh personal link to the candidate's own page.
-async fn self_service_url(ctx: &JobContext, candidate_id: i64) -> Result<String, BoxDynError> {
+async fn self_service_url(
+    db: &impl ConnectionTrait,
+    ctx: &JobContext,
+    candidate_id: i64,
+) -> Result<String, BoxDynError> {
     let raw = tokens::issue(
-        &ctx.db,
+        db,
         Purpose::SelfService,
         candidate_id,
         None,
@@ -60,38 +64,48 @@ pub async fn handle(
     attempt: Attempt,
     id: TaskId,
 ) -> Result<(), BoxDynError> {
-    let result = send(job, &ctx).await;
-    if result.is_ok()
-        && let Err(e) = talentpool_core::queue::mark_done(&ctx.db, &id.to_string()).await
+    let job_id = id.to_string();
+    if send(job, &ctx, &job_id).await? == Done::ToRecord
+        && let Err(e) = talentpool_core::queue::mark_done(&ctx.db, &job_id).await
     {
         tracing::warn!(error = %e, "could not record the job as done; apalis's ack will");
     }
-    result
+    Ok(())
 }
 
-async fn send(job: CandidateEmail, ctx: &JobContext) -> Result<(), BoxDynError> {
+/// How a job that succeeded ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Done {
+    /// The email went out, and the job was marked done with its log entry.
+    Recorded,
+    /// Nothing was sent (erased or answered meanwhile), or the log could not be
+    /// written: the job is still to be marked done.
+    ToRecord,
+}
+
+async fn send(job: CandidateEmail, ctx: &JobContext, job_id: &str) -> Result<Done, BoxDynError> {
     let (candidate_id, signup_id, purpose, template) = match job {
         CandidateEmail::SelfServiceLink { candidate_id } => {
-            return send_self_service_link(candidate_id, ctx).await;
+            return send_self_service_link(candidate_id, ctx, job_id).await;
         }
         CandidateEmail::StillInterested { candidate_id } => {
-            return send_still_interested(candidate_id, ctx).await;
+            return send_still_interested(candidate_id, ctx, job_id).await;
         }
         CandidateEmail::ConsentTextChanged {
             candidate_id,
             consent,
         } => {
-            return send_consent_changed(candidate_id, &consent, ctx).await;
+            return send_consent_changed(candidate_id, &consent, ctx, job_id).await;
         }
         CandidateEmail::ConfirmSignup { candidate_id } => {
             (candidate_id, None, Purpose::Confirm, "confirm_signup")
         }
         CandidateEmail::ConfirmChanges { signup_id } => {
             let Some(signup) = candidates::find_signup(&ctx.db, signup_id).await? else {
-                return Ok(());
+                return Ok(Done::ToRecord);
             };
             if signup.applied_at.is_some() {
-                return Ok(());
+                return Ok(Done::ToRecord);
             }
             (
                 signup.candidate_id,
@@ -103,10 +117,10 @@ async fn send(job: CandidateEmail, ctx: &JobContext) -> Result<(), BoxDynError> 
     };
     let Some(candidate) = candidates::find(&ctx.db, candidate_id).await? else {
         // Erased meanwhile: nothing to send.
-        return Ok(());
+        return Ok(Done::ToRecord);
     };
     if purpose == Purpose::Confirm && candidate.confirmed_at.is_some() {
-        return Ok(());
+        return Ok(Done::ToRecord);
     }
     let signup = match signup_id {
         Some(signup) => Some(signup),
@@ -123,8 +137,10 @@ async fn send(job: CandidateEmail, ctx: &JobContext) -> Result<(), BoxDynError> 
         None => None,
     };
     let valid_hours = ctx.settings.confirm_token_hours;
+    // Both links of the email in one commit.
+    let txn = ctx.db.begin().await?;
     let raw = tokens::issue(
-        &ctx.db,
+        &txn,
         purpose,
         candidate_id,
         signup
@@ -134,7 +150,8 @@ async fn send(job: CandidateEmail, ctx: &JobContext) -> Result<(), BoxDynError> 
         Duration::hours(valid_hours),
     )
     .await?;
-    let self_service_url = self_service_url(ctx, candidate_id).await?;
+    let self_service_url = self_service_url(&txn, ctx, candidate_id).await?;
+    txn.commit().await?;
     let rendered = mail::render(
         template,
         &ConfirmContext {
@@ -150,12 +167,16 @@ async fn send(job: CandidateEmail, ctx: &JobContext) -> Result<(), BoxDynError> 
             privacy_url: ctx.settings.url("/privacy"),
         },
     )?;
-    deliver(ctx, &candidate, &rendered).await
+    deliver(ctx, job_id, &candidate, &rendered).await
 }
 
-async fn send_self_service_link(candidate_id: i64, ctx: &JobContext) -> Result<(), BoxDynError> {
+async fn send_self_service_link(
+    candidate_id: i64,
+    ctx: &JobContext,
+    job_id: &str,
+) -> Result<Done, BoxDynError> {
     let Some(candidate) = candidates::find(&ctx.db, candidate_id).await? else {
-        return Ok(());
+        return Ok(Done::ToRecord);
     };
     let rendered = mail::render(
         "self_service_link",
@@ -163,10 +184,10 @@ async fn send_self_service_link(candidate_id: i64, ctx: &JobContext) -> Result<(
             first_name: first_name(&candidate.full_name),
             valid_days: ctx.settings.self_service_link_days,
             privacy_url: ctx.settings.url("/privacy"),
-            self_service_url: self_service_url(ctx, candidate_id).await?,
+            self_service_url: self_service_url(&ctx.db, ctx, candidate_id).await?,
         },
     )?;
-    deliver(ctx, &candidate, &rendered).await
+    deliver(ctx, job_id, &candidate, &rendered).await
 }
 
 #[derive(Serialize)]
@@ -179,19 +200,26 @@ struct StillInterestedContext<'a> {
     self_service_url: String,
 }
 
-async fn send_still_interested(candidate_id: i64, ctx: &JobContext) -> Result<(), BoxDynError> {
+async fn send_still_interested(
+    candidate_id: i64,
+    ctx: &JobContext,
+    job_id: &str,
+) -> Result<Done, BoxDynError> {
     let Some(candidate) = candidates::find(&ctx.db, candidate_id).await? else {
-        return Ok(());
+        return Ok(Done::ToRecord);
     };
     let answer_days = ctx.settings.keep_answer_days;
+    let txn = ctx.db.begin().await?;
     let keep = tokens::issue(
-        &ctx.db,
+        &txn,
         Purpose::Keep,
         candidate_id,
         None,
         Duration::days(answer_days),
     )
     .await?;
+    let self_service_url = self_service_url(&txn, ctx, candidate_id).await?;
+    txn.commit().await?;
     let rendered = mail::render(
         "still_interested",
         &StillInterestedContext {
@@ -202,10 +230,10 @@ async fn send_still_interested(candidate_id: i64, ctx: &JobContext) -> Result<()
                 .format("%-d %B %Y")
                 .to_string(),
             privacy_url: ctx.settings.url("/privacy"),
-            self_service_url: self_service_url(ctx, candidate_id).await?,
+            self_service_url,
         },
     )?;
-    deliver(ctx, &candidate, &rendered).await
+    deliver(ctx, job_id, &candidate, &rendered).await
 }
 
 #[derive(Serialize)]
@@ -221,7 +249,8 @@ async fn send_consent_changed(
     candidate_id: i64,
     consent: &str,
     ctx: &JobContext,
-) -> Result<(), BoxDynError> {
+    job_id: &str,
+) -> Result<Done, BoxDynError> {
     use talentpool_core::consents::{self, Kind};
     let Some(kind) = Kind::parse(consent) else {
         return Err(
@@ -229,7 +258,7 @@ async fn send_consent_changed(
         );
     };
     let Some(candidate) = candidates::find(&ctx.db, candidate_id).await? else {
-        return Ok(());
+        return Ok(Done::ToRecord);
     };
     let texts = consents::current_texts(&ctx.db, "en").await?;
     // Accepted or withdrawn meanwhile: nothing to ask.
@@ -238,7 +267,7 @@ async fn send_consent_changed(
         .await?
         .is_some_and(|c| c.consent_text_id != current.id);
     if !holds_older {
-        return Ok(());
+        return Ok(Done::ToRecord);
     }
     let rendered = mail::render(
         "consent_changed",
@@ -251,36 +280,54 @@ async fn send_consent_changed(
             },
             new_text: texts.get(kind).body.clone(),
             privacy_url: ctx.settings.url("/privacy"),
-            self_service_url: self_service_url(ctx, candidate_id).await?,
+            self_service_url: self_service_url(&ctx.db, ctx, candidate_id).await?,
         },
     )?;
-    deliver(ctx, &candidate, &rendered).await
+    deliver(ctx, job_id, &candidate, &rendered).await
 }
 
 /// Sends, logs, and says whether the job should be retried.
 async fn deliver(
     ctx: &JobContext,
+    job_id: &str,
     candidate: &candidates::Candidate,
     rendered: &mail::Rendered,
-) -> Result<(), BoxDynError> {
-    let candidate_id = candidate.id;
+) -> Result<Done, BoxDynError> {
     let outcome = ctx.mailer.send(&candidate.email, rendered).await;
     // Once the message is out, a failure to log it must not make the job run (and
     // send) again.
-    if let Err(e) = mail::log(
-        &ctx.db,
-        Some(candidate_id),
-        &candidate.email,
-        rendered,
-        &outcome,
-    )
-    .await
-    {
+    let recorded = record(ctx, job_id, candidate, rendered, &outcome).await;
+    if let Err(e) = &recorded {
         tracing::error!(error = %e, "could not log an email");
     }
     match outcome {
-        Ok(_) => Ok(()),
+        Ok(_) if recorded.is_ok() => Ok(Done::Recorded),
+        Ok(_) => Ok(Done::ToRecord),
         Err(SendError::Temporary(e)) => Err(e.into()),
         Err(SendError::Permanent(e)) => Err(AbortError::new(e).into()),
     }
+}
+
+/// The email's log entry and, when it went out, the job's done mark, in one commit.
+async fn record(
+    ctx: &JobContext,
+    job_id: &str,
+    candidate: &candidates::Candidate,
+    rendered: &mail::Rendered,
+    outcome: &Result<String, SendError>,
+) -> Result<(), talentpool_core::Error> {
+    let txn = ctx.db.begin().await?;
+    mail::log(
+        &txn,
+        Some(candidate.id),
+        &candidate.email,
+        rendered,
+        outcome,
+    )
+    .await?;
+    if outcome.is_ok() {
+        talentpool_core::queue::mark_done(&txn, job_id).await?;
+    }
+    txn.commit().await?;
+    Ok(())
 }

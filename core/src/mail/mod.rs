@@ -13,7 +13,7 @@ use lettre::{
 };
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    DatabaseConnection, EntityTrait,
+    ConnectionTrait, DatabaseConnection, EntityTrait,
 };
 
 pub use templates::{Rendered, render};
@@ -133,7 +133,7 @@ impl Mailer {
 
 /// Logs an email sent (or given up) to a candidate.
 pub async fn log(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     candidate_id: Option<i64>,
     recipient: &str,
     rendered: &Rendered,
