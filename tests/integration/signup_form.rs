@@ -143,15 +143,11 @@ async fn full_journey(app: &TestApp) {
     // The job was recorded done with the log entry, once, and let go of its worker: the
     // lock column then holds only jobs in flight, and apalis's own acknowledgement
     // (which looks a job up by its worker) finds nothing left to do.
-    let jobs = if app.backend == talentpool_tests::Backend::Postgres {
-        "apalis.jobs"
-    } else {
-        "Jobs"
-    };
     assert_eq!(
         app.scalar(&format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM {jobs} \
-             WHERE status = 'Done' AND attempts = 1 AND lock_by IS NULL"
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM {} \
+             WHERE status = 'Done' AND attempts = 1 AND lock_by IS NULL",
+            app.job_table()
         ))
         .await,
         1,

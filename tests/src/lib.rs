@@ -163,14 +163,19 @@ impl TestApp {
         }
     }
 
-    /// The job table in one line: status, attempts and last result of each job.
-    pub async fn job_states(&self) -> String {
-        let backend = self.db.get_database_backend();
-        let table = if self.backend == Backend::Postgres {
+    /// apalis's job table on this backend.
+    pub fn job_table(&self) -> &'static str {
+        if self.backend == Backend::Postgres {
             "apalis.jobs"
         } else {
             "Jobs"
-        };
+        }
+    }
+
+    /// The job table in one line: status, attempts and last result of each job.
+    pub async fn job_states(&self) -> String {
+        let backend = self.db.get_database_backend();
+        let table = self.job_table();
         let rows = self
             .db
             .query_all_raw(Statement::from_string(
