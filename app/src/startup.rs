@@ -45,12 +45,12 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 }
 
 impl Application {
-    /// Connects, migrates and binds `0.0.0.0:PORT`.
+    /// Connects, migrates and binds `BIND_ADDR:PORT` (loopback in development).
     pub async fn build(settings: Settings, role: Role) -> anyhow::Result<Self> {
         let listener = if role == Role::Workers {
             None
         } else {
-            let addr = SocketAddr::from(([0, 0, 0, 0], settings.port));
+            let addr = SocketAddr::new(settings.bind_addr, settings.port);
             Some(
                 TcpListener::bind(addr)
                     .await

@@ -1,6 +1,10 @@
 //! Typed settings read from the environment (see `.env.example`).
 
-use std::{env, path::PathBuf};
+use std::{
+    env,
+    net::{IpAddr, Ipv4Addr},
+    path::PathBuf,
+};
 
 use secrecy::SecretString;
 
@@ -20,6 +24,9 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     pub base_url: String,
     pub port: u16,
+    /// The address the web server listens on (`BIND_ADDR`): loopback in development,
+    /// every interface in production.
+    pub bind_addr: IpAddr,
     pub mail_from: String,
     pub secret_key: SecretString,
     /// Newsletter sending rate; 0 means no limit.
@@ -87,6 +94,7 @@ impl Settings {
         };
         let port = u16::try_from(number("PORT", 8080)?)
             .map_err(|_| Error::Config("PORT is out of range".into()))?;
+        let bind_addr = bind_addr(app_env, lookup("BIND_ADDR"), lookup("ALLOW_PUBLIC_BIND"))?;
         let data_dir = PathBuf::from(lookup("DATA_DIR").unwrap_or_else(|| "./data".into()));
         if app_env == AppEnv::Production {
             let missing: Vec<&str> = ["SECRET_KEY", "BASE_URL", "SMTP_URL"]
@@ -120,6 +128,7 @@ impl Settings {
                 .trim_end_matches('/')
                 .to_owned(),
             port,
+            bind_addr,
             mail_from: lookup("MAIL_FROM")
                 .unwrap_or_else(|| "Talent Pool <talentpool@localhost>".into()),
             secret_key: SecretString::from(secret_key),
@@ -173,6 +182,30 @@ impl Settings {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
+}
+
+/// Development mode shows every email, with its working links, at `/dev/outbox`, and has
+/// a demo administrator: it listens on loopback only, unless `ALLOW_PUBLIC_BIND=true`
+/// says that whoever can reach the address may see that.
+fn bind_addr(app_env: AppEnv, raw: Option<String>, allow_public: Option<String>) -> Result<IpAddr> {
+    let addr = match raw {
+        Some(raw) => raw
+            .trim()
+            .parse::<IpAddr>()
+            .map_err(|_| Error::Config(format!("BIND_ADDR must be an IP address, not {raw:?}")))?,
+        None if app_env == AppEnv::Production => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    let allowed = allow_public
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
+    if app_env == AppEnv::Development && !addr.is_loopback() && !allowed {
+        return Err(Error::Config(format!(
+            "development mode serves every email at /dev/outbox to whoever can reach it, so it \
+             listens on loopback only; BIND_ADDR={addr} is not loopback. Set APP_ENV=production, \
+             or ALLOW_PUBLIC_BIND=true if everyone on this network may read that mail"
+        )));
+    }
+    Ok(addr)
 }
 
 /// In development a random secret is created once and kept in the data directory, so
@@ -241,6 +274,37 @@ mod tests {
         ])
         .expect("complete production settings");
         assert_eq!(ok.base_url, "https://talent.example.no");
+    }
+
+    #[test]
+    fn development_listens_on_loopback_only_unless_told() {
+        let dir = std::env::temp_dir().join(format!("tp-config-bind-{}", std::process::id()));
+        let dir = dir.to_string_lossy().into_owned();
+        let s = settings(&[("DATA_DIR", &dir)]).expect("defaults");
+        assert_eq!(s.bind_addr, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let err = settings(&[("DATA_DIR", &dir), ("BIND_ADDR", "0.0.0.0")])
+            .expect_err("a public address in development must be refused");
+        assert!(err.to_string().contains("BIND_ADDR"), "{err}");
+        let err = settings(&[("DATA_DIR", &dir), ("BIND_ADDR", "::")])
+            .expect_err("a public IPv6 address too");
+        assert!(err.to_string().contains("loopback"), "{err}");
+        let told = settings(&[
+            ("DATA_DIR", &dir),
+            ("BIND_ADDR", "0.0.0.0"),
+            ("ALLOW_PUBLIC_BIND", "true"),
+        ])
+        .expect("allowed when told");
+        assert_eq!(told.bind_addr, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let ipv6 = settings(&[("DATA_DIR", &dir), ("BIND_ADDR", "::1")]).expect("loopback");
+        assert!(ipv6.bind_addr.is_loopback());
+        let production = settings(&[
+            ("APP_ENV", "production"),
+            ("SECRET_KEY", &"k".repeat(40)),
+            ("BASE_URL", "https://talent.example.no/"),
+            ("SMTP_URL", "smtp://mail.example.no:587"),
+        ])
+        .expect("production");
+        assert_eq!(production.bind_addr, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     }
 
     #[test]

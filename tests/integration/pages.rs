@@ -207,7 +207,34 @@ async fn production_has_no_outbox() {
         .await
         .expect("get");
     assert_eq!(response.status(), 404);
+    // Production pages, the fallback included, tell browsers to keep to HTTPS.
+    for path in ["/", "/healthz", "/admin/login", "/no-such-page"] {
+        let response = app.client.get(app.url(path)).send().await.expect("get");
+        assert_eq!(
+            response
+                .headers()
+                .get("strict-transport-security")
+                .and_then(|v| v.to_str().ok()),
+            Some("max-age=31536000; includeSubDomains"),
+            "HSTS on {path}"
+        );
+    }
     // And production does not seed a demo campaign.
     assert_eq!(app.count("campaigns").await, 0);
+    app.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn development_sends_no_hsts() {
+    // Development runs on http://localhost: HSTS there would stick to localhost.
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let response = app.client.get(app.url("/")).send().await.expect("get");
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
     app.teardown().await;
 }

@@ -155,10 +155,18 @@ pub fn router(state: AppState) -> Router {
             .route("/dev/outbox", get(dev::outbox))
             .route("/dev/outbox/{id}", get(dev::message));
     }
+    // Production is served over HTTPS only (Fly's `force_https`): browsers keep to it.
+    let hsts = (!state.settings.is_development()).then(|| {
+        SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        )
+    });
     let x_request_id = HeaderName::from_static("x-request-id");
     router
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower::util::option_layer(hsts))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
