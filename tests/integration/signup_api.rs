@@ -155,3 +155,36 @@ async fn concurrent_identical_signups_make_one_candidate(app: &TestApp) {
     );
 }
 db_test!(concurrent_identical_signups_make_one_candidate);
+
+/// The LinkedIn address is judged by the host a browser would go to, so look-alikes that
+/// mention linkedin.com elsewhere in the URL are refused, and nothing is stored.
+async fn linkedin_lookalikes_are_refused(app: &TestApp) {
+    for (n, url) in [
+        r"https://evil.example\@www.linkedin.com/in/x",
+        "https://evil.example?.linkedin.com/in/x",
+        "https://evil.example#.linkedin.com/in/x",
+        "https://user@www.linkedin.com/in/x",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut body = api_body(&format!("lookalike{n}@example.com"));
+        body["linkedin_url"] = json!(url);
+        let response = api_sign_up(app, &body).await;
+        assert_eq!(response.status(), 422, "{url}");
+        let problem: Value = response.json().await.expect("problem");
+        assert!(
+            problem["errors"]
+                .as_array()
+                .expect("errors")
+                .iter()
+                .any(|e| e["field"] == "linkedin_url"),
+            "{url}: {problem}"
+        );
+    }
+    assert_eq!(app.count("candidates").await, 0);
+    let mut body = api_body("genuine@example.com");
+    body["linkedin_url"] = json!("https://www.linkedin.com/in/grace-hopper");
+    assert_eq!(api_sign_up(app, &body).await.status(), 201);
+}
+db_test!(linkedin_lookalikes_are_refused);

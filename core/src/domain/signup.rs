@@ -2,7 +2,7 @@
 //! and their validation into a [`ValidSignup`] or one clear message per bad field.
 
 use serde::{Deserialize, Serialize};
-use validator::{Validate, ValidateUrl};
+use validator::Validate;
 
 use super::{
     CandidateEmail, Country, EducationLevel, EuStatus, LanguageLevel, Phone,
@@ -301,13 +301,7 @@ impl SignupInput {
 
         let linkedin_url = present(&self.linkedin_url).map(str::to_owned);
         if let Some(url) = &linkedin_url {
-            let is_linkedin = url.validate_url()
-                && url.starts_with("https://")
-                && url
-                    .trim_start_matches("https://")
-                    .split('/')
-                    .next()
-                    .is_some_and(|host| host == "linkedin.com" || host.ends_with(".linkedin.com"));
+            let is_linkedin = is_linkedin_profile(url);
             if !is_linkedin && errors.get("linkedin_url").is_none() {
                 errors.add(
                     "linkedin_url",
@@ -385,6 +379,22 @@ impl SignupInput {
             }
         }
     }
+}
+
+/// An `https` address on LinkedIn, judged by the host of the parsed URL (as a browser
+/// reads it: `https://evil.example\\@www.linkedin.com/` goes to evil.example), with no
+/// user name or password in it.
+fn is_linkedin_profile(raw: &str) -> bool {
+    let Ok(url) = url::Url::parse(raw) else {
+        return false;
+    };
+    url.scheme() == "https"
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.port().is_none()
+        && url
+            .host_str()
+            .is_some_and(|host| host == "linkedin.com" || host.ends_with(".linkedin.com"))
 }
 
 #[cfg(test)]
@@ -502,5 +512,34 @@ mod tests {
             valid.partner_profession, None,
             "no partner, no partner profession"
         );
+    }
+
+    #[test]
+    fn linkedin_is_judged_by_the_parsed_host() {
+        for bad in [
+            "https://evil.example\\@www.linkedin.com/in/x",
+            "https://evil.example?.linkedin.com/in/x",
+            "https://evil.example#.linkedin.com/in/x",
+            "https://evil.example/.linkedin.com/in/x",
+            "https://www.linkedin.com.evil.example/in/x",
+            "https://user:pw@www.linkedin.com/in/x",
+            "https://www.linkedin.com:8443/in/x",
+            "http://www.linkedin.com/in/x",
+            "javascript://www.linkedin.com/%0aalert(1)",
+            "https://evillinkedin.com/in/x",
+        ] {
+            assert!(!is_linkedin_profile(bad), "{bad} must be refused");
+            let mut input = valid_input();
+            input.linkedin_url = Some(bad.into());
+            let errors = input.validate_with(is_profession).expect_err(bad);
+            assert!(errors.get("linkedin_url").is_some(), "{bad}: {errors:?}");
+        }
+        for good in [
+            "https://www.linkedin.com/in/kari-nordmann",
+            "https://linkedin.com/in/x",
+            "https://no.linkedin.com/in/x?trk=a",
+        ] {
+            assert!(is_linkedin_profile(good), "{good} must be accepted");
+        }
     }
 }
