@@ -115,16 +115,29 @@ async fn public_posts_are_rate_limited_per_ip() {
     )
     .await;
     let mut statuses = Vec::new();
+    let mut refused = None;
     for i in 0..6 {
-        statuses.push(
-            api_sign_up(&app, &api_body(&format!("limit{i}@example.com")))
-                .await
-                .status()
-                .as_u16(),
-        );
+        let response = api_sign_up(&app, &api_body(&format!("limit{i}@example.com"))).await;
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 && refused.is_none() {
+            refused = Some(response);
+        }
     }
     assert_eq!(&statuses[..3], &[201, 201, 201]);
     assert!(statuses[3..].contains(&429), "{statuses:?}");
+    // The refusal is a problem document, like every other API error.
+    let refused = refused.expect("a 429");
+    assert_eq!(
+        refused
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    assert!(refused.headers().get("retry-after").is_some());
+    let problem: Value = refused.json().await.expect("problem json");
+    assert_eq!(problem["status"], 429);
+    assert_eq!(problem["type"], "/problems/too-many-requests");
     // Reading pages is not limited.
     assert_eq!(
         app.client

@@ -221,5 +221,40 @@ fn rate_limited(
             limiter.retain_recent();
         }
     });
-    router.layer(GovernorLayer::new(config))
+    router.layer(GovernorLayer::new(config).error_handler(too_many_requests))
+}
+
+/// The limiter's refusal as a problem document (429 with `Retry-After`), like every other
+/// API error; the limiter's own answer was plain text.
+fn too_many_requests(error: tower_governor::GovernorError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (status, wait, headers) = match error {
+        tower_governor::GovernorError::TooManyRequests { wait_time, headers } => (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            Some(wait_time),
+            headers,
+        ),
+        tower_governor::GovernorError::UnableToExtractKey => {
+            (axum::http::StatusCode::BAD_REQUEST, None, None)
+        }
+        tower_governor::GovernorError::Other { code, headers, .. } => (code, None, headers),
+    };
+    let problem = if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+        problem::Problem::new(status, "too-many-requests", "Too many requests").detail(format!(
+            "Too many requests from this address. Try again in {} s.",
+            wait.unwrap_or(1)
+        ))
+    } else {
+        problem::Problem::new(status, "bad-request", "Bad request")
+    };
+    let mut response = problem.into_response();
+    if let Some(headers) = headers {
+        response.headers_mut().extend(headers);
+    }
+    if let Some(wait) = wait
+        && let Ok(value) = HeaderValue::from_str(&wait.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
